@@ -1,0 +1,1 @@
+"""Reading and writing: skeletons, dance datasets, BVH and keypoint files, atomic outputs."""
