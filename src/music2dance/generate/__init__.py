@@ -1,0 +1,1 @@
+"""Inference (eq. 7): music to style to dance latents to units, decoded one after another."""

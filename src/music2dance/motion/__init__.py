@@ -1,0 +1,1 @@
+"""Motion processing on joint arrays: cleaning, kinematic beats, dance units."""

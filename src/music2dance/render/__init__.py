@@ -1,0 +1,1 @@
+"""Output for people: beat plots, videos, gifs, web pages, and file exports."""

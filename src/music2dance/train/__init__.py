@@ -1,0 +1,1 @@
+"""Data preparation and the one training loop every model uses."""
