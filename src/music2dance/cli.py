@@ -38,7 +38,7 @@ def _cmd_train(a: argparse.Namespace) -> int:
     from .train.stages import run_training
 
     run_training(a.stage, data=a.data, out=a.out, config=a.config, resume=a.resume, device=a.device,
-                 steps=a.steps, preset=a.preset, decomposition=a.decomposition, quiet=a.quiet)
+                 steps=a.steps, preset=a.preset, decomposition=a.decomposition, style=a.style, quiet=a.quiet)
     return 0
 
 
@@ -91,8 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(pr)
     pr.set_defaults(func=_cmd_prepare)
 
-    t = sub.add_parser("train", help="train a stage: style, decomposition (DU-VAE) or composition (MM-GAN)")
-    t.add_argument("stage", choices=["style", "decomposition", "composition"])
+    t = sub.add_parser("train", help="train a stage: style, decomposition (DU-VAE), composition (MM-GAN), or all")
+    t.add_argument("stage", choices=["style", "decomposition", "composition", "all"],
+                   help="all: the three stages in order into OUT/<stage>, a model folder for `generate --model`")
     t.add_argument("--data", default="data/prepared", help="folder written by `prepare`")
     t.add_argument("--out", required=True, help="run folder (checkpoints, config, curves)")
     t.add_argument("--config", help="JSON file overriding config fields")
@@ -100,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="model size: cpu (default, trains here), paper (the paper's sizes, for a GPU), tiny")
     t.add_argument("--steps", type=int, help="override the number of training steps")
     t.add_argument("--decomposition", help="composition only: the trained DU-VAE run folder")
+    t.add_argument("--style", help="composition only: the trained style classifier run folder")
     t.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
     t.add_argument("--device", default="cpu", help="cpu or cuda")
     _add_common(t)

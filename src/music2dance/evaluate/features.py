@@ -1,0 +1,296 @@
+"""Per-clip dance features of the field (AIST++/Bailando kinetic and geometric) on the canonical skeleton.
+
+All inputs are joints (T, J, 3) float, metres, right-handed, y up, canonical joint order; outputs are float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..io.skeleton import CANONICAL_JOINTS, NUM_JOINTS
+
+_J = {n: i for i, n in enumerate(CANONICAL_JOINTS)}
+
+
+def _check(joints: np.ndarray) -> np.ndarray:
+    x = np.asarray(joints, dtype=np.float64)
+    if x.ndim != 3 or x.shape[2] != 3:
+        raise ValueError(f"joints must be (T, J, 3), got {x.shape}")
+    return x
+
+
+def _window_mean(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of x[lo[i]:hi[i]+1] along axis 0 for each i (empty windows give 0) and the window sizes."""
+    c = np.concatenate([np.zeros((1,) + x.shape[1:]), np.cumsum(x, axis=0)], axis=0)
+    n = np.maximum(hi - lo + 1, 0)
+    s = c[np.maximum(hi + 1, lo)] - c[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = s / np.maximum(n, 1).reshape((-1,) + (1,) * (x.ndim - 1))
+    return m, n
+
+
+def kinetic_features(
+    joints: np.ndarray, fps: float, *, window: int = 2, bugged_acceleration: bool = False
+) -> np.ndarray:
+    """Kinetic features (AIST++ / Bailando layout): (3 J,), per joint [KE_horizontal, KE_vertical, |acc|].
+
+    For every frame i in 1..T-1 the velocity is the mean of the frame differences p[k+1]-p[k] over
+    k in [i-w-1, i+w-1] (window w, clipped to the clip) divided by dt; KE_h is the mean over i of its squared
+    horizontal (x, z) norm, KE_v of its squared vertical (y) norm, in (m/s)^2. The acceleration at i is the
+    norm of the mean over m in [i-w, i+w] (clipped to 1..T-2) of the second difference
+    (p[m+1] - 2 p[m] + p[m-1]) / dt^2, in m/s^2, averaged over i = 1..T-1 like the published code (windows
+    that fall off the clip count as 0).
+
+    bugged_acceleration=True reproduces the published code's operator-precedence bug
+    `v1 = p[m] - p[m-1] / dt`, which makes the "acceleration" depend on absolute position; that is why, as in
+    the published pipeline, positions are taken relative to the first frame's root before the features.
+    """
+    x = _check(joints)
+    T = x.shape[0]
+    if T < 3:
+        return np.zeros(3 * x.shape[1])
+    x = x - x[:1, :1, :]
+    dt = 1.0 / float(fps)
+    d = np.diff(x, axis=0)  # (T-1, J, 3): d[k] = p[k+1] - p[k]
+    i = np.arange(1, T)
+    v, _ = _window_mean(d, np.clip(i - window - 1, 0, T - 2), np.clip(i + window - 1, -1, T - 2))
+    v = v / dt
+    ke_h = (v[..., 0] ** 2 + v[..., 2] ** 2).sum(axis=0) / (T - 1)
+    ke_v = (v[..., 1] ** 2).sum(axis=0) / (T - 1)
+    if bugged_acceleration:
+        v2 = (x[2:] - x[1:-1]) / dt
+        v1 = x[1:-1] - x[:-2] / dt
+        a = (v2 - v1) / dt  # a[m-1] for m = 1..T-2
+    else:
+        a = (x[2:] - 2 * x[1:-1] + x[:-2]) / dt**2
+    lo = np.maximum(i - window, 1) - 1
+    hi = np.minimum(i + window, T - 2) - 1
+    am, n = _window_mean(a, lo, hi)
+    acc = (np.linalg.norm(am, axis=-1) * (n > 0)[:, None]).sum(axis=0) / (T - 1)
+    return np.stack([ke_h, ke_v, acc], axis=1).reshape(-1)
+
+
+KINETIC_FEATURE_NAMES: tuple[str, ...] = tuple(
+    f"{n}.{k}" for n in CANONICAL_JOINTS for k in ("ke_horizontal", "ke_vertical", "acceleration")
+)
+
+# The 32 boolean relations of the AIST++ / Bailando geometric features (after Mueller et al. 2005), mapped
+# onto the canonical skeleton: SMPL "belly" -> pelvis, "chest" -> spine, "root" -> pelvis, "toes" -> foot.
+# (kind, joints, threshold in body sizes or angle range in degrees, name). Kinds, per frame t:
+#   move(a, b, c): velocity of c relative to a, along direction a->b, above thr (m/s)
+#   nmove(a, b, c, p): velocity of p relative to a, along the normal cross(c - a, b - a), above thr (m/s)
+#   plane(a, b, c, p): signed distance of p from the plane (a, b, c), normal cross(c - a, b - a), above thr
+#   nplane(a, b, c, p): signed distance of p from the plane through c with normal b - a, above thr
+#   angle(a, b, c, p): angle between b - a and p - c strictly inside the range (degrees)
+#   fast(a): speed of a above thr (m/s)
+# Special points: "zero" origin, "up"/"down" unit vectors, "ymin" = (0, lowest joint's y, 0) this frame.
+GEOMETRIC_RELATIONS: tuple[tuple[str, tuple[str, ...], object, str], ...] = (
+    ("nmove", ("neck", "right_hip", "left_hip", "right_wrist"), ("hl", 1.8), "right hand moves forward"),
+    ("nmove", ("neck", "left_hip", "right_hip", "left_wrist"), ("hl", 1.8), "left hand moves forward"),
+    ("nplane", ("spine", "neck", "neck", "right_wrist"), ("hl", 0.2), "right hand above neck"),
+    ("nplane", ("spine", "neck", "neck", "left_wrist"), ("hl", 0.2), "left hand above neck"),
+    ("move", ("pelvis", "spine", "right_wrist"), ("hl", 1.8), "right hand moves up"),
+    ("move", ("pelvis", "spine", "left_wrist"), ("hl", 1.8), "left hand moves up"),
+    ("angle", ("right_elbow", "right_shoulder", "right_elbow", "right_wrist"), (0, 110), "right elbow bent"),
+    ("angle", ("left_elbow", "left_shoulder", "left_elbow", "left_wrist"), (0, 110), "left elbow bent"),
+    (
+        "nplane",
+        ("left_shoulder", "right_shoulder", "left_wrist", "right_wrist"),
+        ("sw", 2.5),
+        "hands far apart",
+    ),
+    ("move", ("left_wrist", "right_wrist", "right_wrist"), ("hl", 1.4), "hands move apart (right)"),
+    (
+        "move",
+        ("right_wrist", "pelvis", "left_wrist"),
+        ("hl", 1.4),
+        "left hand moves towards right hand's root line",
+    ),
+    (
+        "move",
+        ("left_wrist", "pelvis", "right_wrist"),
+        ("hl", 1.4),
+        "right hand moves towards left hand's root line",
+    ),
+    ("fast", ("right_wrist",), ("hl", 2.5), "right hand fast"),
+    ("fast", ("left_wrist",), ("hl", 2.5), "left hand fast"),
+    (
+        "plane",
+        ("pelvis", "left_hip", "left_foot", "right_ankle"),
+        ("hl", 0.38),
+        "right foot in front of left leg",
+    ),
+    (
+        "plane",
+        ("pelvis", "right_hip", "right_foot", "left_ankle"),
+        ("hl", 0.38),
+        "left foot in front of right leg",
+    ),
+    ("nplane", ("zero", "up", "ymin", "right_ankle"), ("hl", 1.2), "right foot raised"),
+    ("nplane", ("zero", "up", "ymin", "left_ankle"), ("hl", 1.2), "left foot raised"),
+    ("nplane", ("left_hip", "right_hip", "left_ankle", "right_ankle"), ("hw", 2.1), "feet far apart"),
+    ("angle", ("right_knee", "right_hip", "right_knee", "right_ankle"), (0, 110), "right knee bent"),
+    ("angle", ("left_knee", "left_hip", "left_knee", "left_ankle"), (0, 110), "left knee bent"),
+    ("fast", ("right_ankle",), ("hl", 2.5), "right foot fast"),
+    ("fast", ("left_ankle",), ("hl", 2.5), "left foot fast"),
+    ("angle", ("neck", "pelvis", "right_shoulder", "right_elbow"), (25, 180), "right upper arm raised"),
+    ("angle", ("neck", "pelvis", "left_shoulder", "left_elbow"), (25, 180), "left upper arm raised"),
+    ("angle", ("neck", "pelvis", "right_hip", "right_knee"), (50, 180), "right thigh raised"),
+    ("angle", ("neck", "pelvis", "left_hip", "left_knee"), (50, 180), "left thigh raised"),
+    (
+        "plane",
+        ("right_ankle", "neck", "left_ankle", "pelvis"),
+        ("hl", 0.5),
+        "root behind the ankles-neck plane",
+    ),
+    ("angle", ("neck", "pelvis", "zero", "up"), (70, 110), "torso horizontal"),
+    ("nplane", ("zero", "down", "ymin", "right_wrist"), ("hl", -1.2), "right hand low"),
+    ("nplane", ("zero", "down", "ymin", "left_wrist"), ("hl", -1.2), "left hand low"),
+    ("fast", ("pelvis",), ("hl", 2.3), "root fast"),
+)
+GEOMETRIC_FEATURE_NAMES: tuple[str, ...] = tuple(r[3] for r in GEOMETRIC_RELATIONS)
+
+
+def _point(x: np.ndarray, name: str) -> np.ndarray:
+    """(T, 3) trajectory of a joint or special point."""
+    T = x.shape[0]
+    if name == "zero":
+        return np.zeros((T, 3))
+    if name == "up":
+        return np.tile([0.0, 1.0, 0.0], (T, 1))
+    if name == "down":
+        return np.tile([0.0, -1.0, 0.0], (T, 1))
+    if name == "ymin":
+        out = np.zeros((T, 3))
+        out[:, 1] = x[:, :, 1].min(axis=1)
+        return out
+    return x[:, _J[name]]
+
+
+def _unit(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    ok = n[..., 0] > 1e-8
+    return v / np.where(n > 1e-8, n, 1.0), ok
+
+
+def geometric_features(
+    joints: np.ndarray,
+    fps: float,
+    *,
+    humerus_m: float = 0.26,
+    shoulder_width_m: float = 0.36,
+    hip_width_m: float = 0.12,
+    per_frame: bool = False,
+) -> np.ndarray:
+    """Geometric features: the 32 `GEOMETRIC_RELATIONS` per frame t = 1..T-1, averaged: (32,) in [0, 1].
+
+    Distances are thresholded at multiples of the body sizes (metres) and velocities use the true frame time
+    1/fps (the published code used a fixed 1/120 s whatever the data's rate). A degenerate plane or direction
+    (zero-length normal) makes the relation False, as published. per_frame=True returns (T-1, 32) booleans.
+    """
+    x = _check(joints)
+    if x.shape[1] != NUM_JOINTS:
+        raise ValueError(f"geometric features need the {NUM_JOINTS} canonical joints, got {x.shape[1]}")
+    T = x.shape[0]
+    if T < 2:
+        return (
+            np.zeros((0, len(GEOMETRIC_RELATIONS)), bool) if per_frame else np.zeros(len(GEOMETRIC_RELATIONS))
+        )
+    sizes = {"hl": humerus_m, "sw": shoulder_width_m, "hw": hip_width_m}
+    dt = 1.0 / float(fps)
+    cols = []
+    for kind, names, thr, _ in GEOMETRIC_RELATIONS:
+        P = [_point(x, n) for n in names]
+        cur = [p[1:] for p in P]
+        prev = [p[:-1] for p in P]
+        th = None if kind == "angle" else sizes[thr[0]] * thr[1]
+        if kind == "move":
+            a, b, c = cur
+            vel = ((c - a) - (prev[2] - prev[0])) / dt
+            u, ok = _unit(b - a)
+            f = ok & ((vel * u).sum(-1) > th)
+        elif kind == "nmove":
+            a, b, c, p = cur
+            vel = ((p - a) - (prev[3] - prev[0])) / dt
+            u, ok = _unit(np.cross(c - a, b - a))
+            f = ok & ((vel * u).sum(-1) > th)
+        elif kind == "plane":
+            a, b, c, p = cur
+            u, ok = _unit(np.cross(c - a, b - a))
+            f = ok & (((p - a) * u).sum(-1) > th)
+        elif kind == "nplane":
+            a, b, c, p = cur
+            u, ok = _unit(b - a)
+            f = ok & (((p - c) * u).sum(-1) > th)
+        elif kind == "angle":
+            a, b, c, p = cur
+            u1, ok1 = _unit(b - a)
+            u2, ok2 = _unit(p - c)
+            ang = np.degrees(np.arccos(np.clip((u1 * u2).sum(-1), -1.0, 1.0)))
+            f = ok1 & ok2 & (ang > thr[0]) & (ang < thr[1])
+        elif kind == "fast":
+            f = np.linalg.norm(cur[0] - prev[0], axis=-1) / dt > th
+        else:  # pragma: no cover - the table above is fixed
+            raise AssertionError(kind)
+        cols.append(f)
+    feats = np.stack(cols, axis=1)
+    return feats if per_frame else feats.mean(axis=0).astype(np.float64)
+
+
+def joint_speed(joints: np.ndarray, fps: float) -> np.ndarray:
+    """(T-1,) mean over joints of the speed |p[t+1] - p[t]| * fps, m/s."""
+    x = _check(joints)
+    if x.shape[0] < 2:
+        return np.zeros(0)
+    return np.linalg.norm(np.diff(x, axis=0), axis=-1).mean(axis=1) * float(fps)
+
+
+def face_forward(joints: np.ndarray) -> np.ndarray:
+    """Pelvis-relative joints rotated about y per frame so the hip axis (right -> left hip) points along +x.
+
+    Removes position and facing, so poses from different takes and moments can be averaged and compared.
+    """
+    x = _check(joints)
+    x = x - x[:, :1, :]
+    h = x[:, _J["left_hip"]] - x[:, _J["right_hip"]]
+    yaw = np.arctan2(h[:, 2], h[:, 0])  # angle of the hip axis from +x towards +z
+    c, s = np.cos(yaw), np.sin(yaw)
+    out = x.copy()
+    # rotate by -yaw about y: x' = c x + s z, z' = -s x + c z
+    out[..., 0] = c[:, None] * x[..., 0] + s[:, None] * x[..., 2]
+    out[..., 2] = -s[:, None] * x[..., 0] + c[:, None] * x[..., 2]
+    return out
+
+
+def clip_starts(
+    n_frames: int, fps: float, *, clip_s: float, hop_s: float, min_clip_s: float
+) -> list[tuple[int, int]]:
+    """(start, stop) frame ranges of fixed-length crops; a dance shorter than clip_s gives one whole clip.
+
+    Tails shorter than min_clip_s are dropped; a whole dance shorter than min_clip_s is still one clip, so
+    no test song disappears from the evaluation.
+    """
+    L = max(int(round(clip_s * fps)), 1)
+    hop = max(int(round(hop_s * fps)), 1)
+    if n_frames <= L:
+        return [(0, n_frames)] if n_frames >= 3 else []
+    out = [(s, s + L) for s in range(0, n_frames - L + 1, hop)]
+    tail = out[-1][0] + hop
+    if tail < n_frames and (n_frames - tail) >= min_clip_s * fps:
+        out.append((tail, n_frames))
+    return out
+
+
+def resample_joints(joints: np.ndarray, fps_in: float, fps_out: float) -> np.ndarray:
+    """Linear resampling of (T, J, 3) joints to another frame rate (same start, same duration)."""
+    x = _check(joints)
+    if abs(fps_in - fps_out) < 1e-9 or x.shape[0] < 2:
+        return x
+    T = x.shape[0]
+    t_in = np.arange(T) / fps_in
+    n_out = max(int(np.floor((T - 1) / fps_in * fps_out)) + 1, 1)
+    t_out = np.arange(n_out) / fps_out
+    flat = x.reshape(T, -1)
+    return np.stack([np.interp(t_out, t_in, flat[:, k]) for k in range(flat.shape[1])], axis=1).reshape(
+        n_out, -1, 3
+    )

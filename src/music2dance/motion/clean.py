@@ -1,0 +1,392 @@
+"""Cleaning noisy dance joints: gaps, single-frame glitches, jitter, frame rate, bone lengths, floor, facing.
+
+Plain functions on (T, J, 3) float arrays in metres (right-handed, y up); `clean_motion` runs them in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.interpolate import CubicSpline
+from scipy.ndimage import percentile_filter, uniform_filter1d
+from scipy.signal import butter, filtfilt
+
+from ..errors import Music2DanceError
+from ..io.skeleton import CANONICAL_JOINTS, FEET, Motion, joint_index
+
+
+class CleaningError(Music2DanceError, ValueError):
+    """Joints that cannot be cleaned (e.g. a joint missing in every frame)."""
+
+
+# Canonical bone lengths (metres) of a ~1.70 m adult, indexed like CANONICAL_JOINTS (child joint of the
+# bone; 0 for the root). Median over the 45 Tang takes of each take's median length, each take scaled so
+# that its head point stands 1.58 m above the floor (0.93 x 1.70 m: the head points are at ear level) at
+# the 95th percentile over frames, measured above the 4 s moving floor level (`floor_level`).
+# Left and right are averaged. See docs/DATA.md.
+STANDARD_BONE_LENGTHS: np.ndarray = np.array(
+    [
+        0.0,  # pelvis (root)
+        0.163,  # spine <- pelvis
+        0.304,  # neck <- spine
+        0.170,  # head <- neck
+        0.136,  # left_shoulder <- neck
+        0.282,  # left_elbow <- left_shoulder
+        0.240,  # left_wrist <- left_elbow
+        0.136,  # right_shoulder <- neck
+        0.282,  # right_elbow <- right_shoulder
+        0.240,  # right_wrist <- right_elbow
+        0.105,  # left_hip <- pelvis
+        0.460,  # left_knee <- left_hip
+        0.320,  # left_ankle <- left_knee
+        0.172,  # left_foot <- left_ankle
+        0.105,  # right_hip <- pelvis
+        0.460,  # right_knee <- right_hip
+        0.320,  # right_ankle <- right_knee
+        0.172,  # right_foot <- right_ankle
+    ],
+    dtype=np.float64,
+)
+
+
+def _check(joints: np.ndarray) -> np.ndarray:
+    joints = np.asarray(joints, dtype=np.float64)
+    if joints.ndim != 3 or joints.shape[-1] != 3:
+        raise ValueError(f"joints must be (T, J, 3), got {joints.shape}")
+    return joints
+
+
+def interpolate_missing(joints: np.ndarray) -> np.ndarray:
+    """Fill NaN joints (T, J, 3) by linear interpolation over time, per joint; ends hold the nearest value.
+
+    A joint-frame with any NaN coordinate counts as missing. Raises CleaningError if a joint is missing
+    in every frame.
+    """
+    joints = _check(joints).copy()
+    missing = np.isnan(joints).any(axis=-1)  # (T, J)
+    if not missing.any():
+        return joints
+    t = np.arange(joints.shape[0])
+    for j in np.flatnonzero(missing.any(axis=0)):
+        ok = ~missing[:, j]
+        if not ok.any():
+            name = CANONICAL_JOINTS[j] if joints.shape[1] == len(CANONICAL_JOINTS) else f"joint {j}"
+            raise CleaningError(f"{name} is missing in every frame")
+        for c in range(3):
+            joints[~ok, j, c] = np.interp(t[~ok], t[ok], joints[ok, j, c])
+    return joints
+
+
+def _spike_deviation(joints: np.ndarray) -> np.ndarray:
+    """(T, J) distance of each frame from the mean of its two neighbours (0 at the ends), metres."""
+    dev = np.zeros(joints.shape[:2])
+    if joints.shape[0] >= 3:
+        dev[1:-1] = np.linalg.norm(joints[1:-1] - 0.5 * (joints[:-2] + joints[2:]), axis=-1)
+    return dev
+
+
+def detect_glitches(
+    joints: np.ndarray,
+    fps: float,
+    *,
+    threshold: float = 8.0,
+    chord_ratio: float = 1.5,
+    min_accel: float = 30.0,
+) -> np.ndarray:
+    """Single-frame spikes: (T, J) bool.
+
+    joints: (T, J, 3) metres, no NaN; fps: frames per second.
+    d = distance of a frame from the mean of its two neighbours. A frame is a glitch when d
+    - is a local maximum in time (a spike's neighbours move by half as much: only the peak is flagged),
+    - exceeds `threshold` x the joint's robust scale of d (median over the take / 0.6745),
+    - exceeds `chord_ratio` x half the distance between the two neighbours: the point leaves the path
+      and comes back, whereas a fast limb that stops or turns (a foot landing) moves its neighbours apart,
+    - and exceeds the d of a real acceleration of `min_accel` m/s^2 (d = a / (2 fps^2)), so takes with
+      tiny jitter do not flag ordinary motion.
+    """
+    joints = _check(joints)
+    dev = _spike_deviation(joints)
+    if joints.shape[0] < 3:
+        return np.zeros(dev.shape, dtype=bool)
+    half_chord = np.zeros_like(dev)
+    half_chord[1:-1] = 0.5 * np.linalg.norm(joints[2:] - joints[:-2], axis=-1)
+    scale = np.median(dev[1:-1], axis=0) / 0.6745
+    floor = 0.5 * min_accel / float(fps) ** 2
+    limit = np.maximum(threshold * scale, floor)
+    peak = np.zeros_like(dev, dtype=bool)
+    peak[1:-1] = (dev[1:-1] >= dev[:-2]) & (dev[1:-1] >= dev[2:])
+    return peak & (dev > limit[None, :]) & (dev > chord_ratio * half_chord)
+
+
+def repair_glitches(joints: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Replace flagged joint-frames (mask (T, J) bool) by linear interpolation from their neighbours."""
+    joints = _check(joints).copy()
+    joints[np.asarray(mask, dtype=bool)] = np.nan
+    return interpolate_missing(joints)
+
+
+def smooth(joints: np.ndarray, fps: float, cutoff_hz: float, order: int = 4) -> np.ndarray:
+    """Zero-phase Butterworth low-pass along time. joints (T, ...) any units; cutoff in Hz (< fps / 2)."""
+    joints = np.asarray(joints, dtype=np.float64)
+    nyq = 0.5 * float(fps)
+    if not 0 < cutoff_hz < nyq:
+        raise ValueError(f"cutoff {cutoff_hz} Hz must be between 0 and the Nyquist frequency {nyq} Hz")
+    b, a = butter(order, cutoff_hz / nyq)
+    padlen = min(3 * max(len(a), len(b)), joints.shape[0] - 1)
+    if padlen < 1:
+        return joints.copy()
+    return filtfilt(b, a, joints, axis=0, padlen=padlen)
+
+
+def resample(joints: np.ndarray, src_fps: float, dst_fps: float) -> np.ndarray:
+    """Change the frame rate of (T, ...) data; frame 0 stays at time 0, the end is not extrapolated.
+
+    Downsampling first low-passes at 0.4 x dst_fps (80 % of the new Nyquist frequency) to avoid aliasing;
+    values between frames come from a cubic spline.
+    """
+    joints = np.asarray(joints, dtype=np.float64)
+    T = joints.shape[0]
+    if src_fps == dst_fps or T < 2:
+        return joints.copy()
+    if dst_fps < src_fps:
+        joints = smooth(joints, src_fps, 0.4 * dst_fps)
+    n = int(np.floor((T - 1) * dst_fps / src_fps + 1e-9)) + 1
+    t_new = np.arange(n) / float(dst_fps)
+    t_old = np.arange(T) / float(src_fps)
+    return CubicSpline(t_old, joints, axis=0)(np.minimum(t_new, t_old[-1]))
+
+
+def bone_lengths(joints: np.ndarray, parents) -> np.ndarray:
+    """(T, J) distance of each joint from its parent (0 for roots); units of `joints`."""
+    joints = _check(joints)
+    parents = np.asarray(parents)
+    out = np.zeros(joints.shape[:2])
+    child = np.flatnonzero(parents >= 0)
+    out[:, child] = np.linalg.norm(joints[:, child] - joints[:, parents[child]], axis=-1)
+    return out
+
+
+_bone_lengths_of = bone_lengths  # clean_motion's keyword of the same name shadows it
+
+
+def _topological(parents) -> list[int]:
+    parents = list(parents)
+    order, done = [], set()
+    while len(order) < len(parents):
+        progress = False
+        for j, p in enumerate(parents):
+            if j not in done and (p < 0 or p in done):
+                order.append(j)
+                done.add(j)
+                progress = True
+        if not progress:
+            raise ValueError("parents contain a cycle")
+    return order
+
+
+def normalize_bone_lengths(joints: np.ndarray, parents, lengths) -> np.ndarray:
+    """Rebuild (T, J, 3) joints from the root outward with each bone set to `lengths` (J,), same units.
+
+    Bone directions are kept; roots keep their positions. A zero-length input bone points up (+y).
+    """
+    joints = _check(joints)
+    lengths = np.asarray(lengths, dtype=np.float64)
+    if lengths.shape != (joints.shape[1],):
+        raise ValueError(f"lengths must be ({joints.shape[1]},), got {lengths.shape}")
+    out = joints.copy()
+    for j in _topological(parents):
+        p = parents[j]
+        if p < 0:
+            continue
+        d = joints[:, j] - joints[:, p]
+        n = np.linalg.norm(d, axis=-1, keepdims=True)
+        unit = np.where(n > 1e-12, d / np.where(n > 1e-12, n, 1.0), np.array([0.0, 1.0, 0.0]))
+        out[:, j] = out[:, p] + lengths[j] * unit
+    return out
+
+
+def floor_level(
+    joints: np.ndarray,
+    fps: float | None = None,
+    *,
+    window_s: float | None = None,
+    feet=FEET,
+    percentile: float = 2.0,
+) -> np.ndarray:
+    """(T,) floor height (metres) under each frame of (T, J, 3) joints.
+
+    window_s None: one level for the whole take, the `percentile` of the per-frame lowest foot height.
+    window_s given (with fps): the same percentile over a moving window of that length, then averaged over
+    the window, for takes whose floor drifts (many Tang takes rise by 10-40 cm over a minute). Jumps
+    shorter than about half the window stay in the air.
+    """
+    joints = _check(joints)
+    low = joints[:, list(feet), 1].min(axis=1)
+    if window_s is None:
+        return np.full(low.shape, np.percentile(low, percentile))
+    if fps is None:
+        raise ValueError("floor_level needs fps with window_s")
+    size = max(1, min(len(low), int(round(window_s * fps))))
+    level = percentile_filter(low, percentile, size=size, mode="nearest")
+    return uniform_filter1d(level, size=size, mode="nearest")
+
+
+def put_on_floor(
+    joints: np.ndarray, fps: float | None = None, *, window_s: float | None = None, feet=FEET
+) -> np.ndarray:
+    """Shift (T, J, 3) metres vertically so the feet stand on y = 0 (see `floor_level`).
+
+    The level is a robust low percentile over the take (or over a moving window of `window_s` seconds),
+    never per frame, so jumps stay in the air and a few glitched frames do not set the floor.
+    """
+    joints = _check(joints).copy()
+    joints[..., 1] -= floor_level(joints, fps, window_s=window_s, feet=feet)[:, None]
+    return joints
+
+
+def facing_angle(joints: np.ndarray) -> np.ndarray:
+    """Yaw (radians) of the body's forward direction, (..., J, 3) canonical joints -> (...,).
+
+    Forward is horizontal, perpendicular to the sum of the hip line and the shoulder line (right to left),
+    forward = left x up; yaw 0 faces +z and positive yaw turns +z toward +x (rotation about +y).
+    """
+    joints = np.asarray(joints, dtype=np.float64)
+    left = (joints[..., joint_index("left_hip"), :] - joints[..., joint_index("right_hip"), :]) + (
+        joints[..., joint_index("left_shoulder"), :] - joints[..., joint_index("right_shoulder"), :]
+    )
+    # forward = left x (0, 1, 0) = (-left_z, 0, left_x)
+    return np.arctan2(-left[..., 2], left[..., 0])
+
+
+def _rot_y(points: np.ndarray, angle: float) -> np.ndarray:
+    """Rotate (..., 3) points about +y by `angle` radians (+z toward +x)."""
+    c, s = np.cos(angle), np.sin(angle)
+    x, y, z = points[..., 0], points[..., 1], points[..., 2]
+    return np.stack([c * x + s * z, y, -s * x + c * z], axis=-1)
+
+
+def canonicalize(joints: np.ndarray, frame: int = 0) -> tuple[np.ndarray, float, np.ndarray]:
+    """Turn about y and shift so that frame `frame` has its pelvis at x = z = 0 and faces +z.
+
+    joints: (T, J, 3) metres, canonical order. Returns (joints_out, yaw radians, offset (3,) metres with
+    offset[1] = 0): joints_out = rot_y(joints - offset, -yaw). Heights are kept.
+    """
+    joints = _check(joints)
+    yaw = float(facing_angle(joints[frame]))
+    offset = joints[frame, joint_index("pelvis")].copy()
+    offset[1] = 0.0
+    return _rot_y(joints - offset, -yaw), yaw, offset
+
+
+def uncanonicalize(joints: np.ndarray, yaw: float, offset: np.ndarray) -> np.ndarray:
+    """Inverse of `canonicalize`: rot_y(joints, yaw) + offset."""
+    return _rot_y(_check(joints), yaw) + np.asarray(offset, dtype=np.float64)
+
+
+@dataclass
+class CleaningReport:
+    """What `clean_motion` did. Counts are joint-frames of the input; std figures are centimetres."""
+
+    frames_in: int
+    frames_out: int
+    fps_in: float
+    fps_out: float
+    nan_filled: int
+    glitches_repaired: int
+    bone_std_cm_before: float  # mean over bones of the std over time of each bone's length
+    bone_std_cm_after: float
+    body_scale: float  # factor applied to the root trajectory by bone-length normalisation
+    floor_shift_m: float  # median metres subtracted from y to put the feet on the floor
+    floor_drift_m: float  # range (max - min) of the floor level over the take
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _bone_std_cm(joints: np.ndarray, parents) -> float:
+    L = bone_lengths(joints, parents)[:, np.asarray(parents) >= 0]
+    return float(np.nanmean(np.nanstd(L, axis=0)) * 100.0) if L.size else 0.0
+
+
+def clean_motion(
+    motion: Motion,
+    *,
+    fps_out: float | None = 15.0,
+    smooth_hz: float | None = None,
+    bone_lengths: str | np.ndarray | None = "standard",
+    glitch_threshold: float = 8.0,
+    floor_window_s: float | None = 4.0,
+) -> tuple[Motion, CleaningReport]:
+    """Clean a canonical Motion: fill NaN, repair glitches, smooth (optional), resample, bones, floor.
+
+    fps_out: target frame rate (None keeps the input's). smooth_hz: low-pass cutoff in Hz or None.
+    bone_lengths: "standard" (STANDARD_BONE_LENGTHS, canonical skeleton only), "take" (this take's
+    median lengths), an array (J,) of metres, or None to keep the lengths. When lengths change, the root
+    trajectory is scaled by the ratio of total bone length so that steps match the new legs.
+    floor_window_s: moving window (s) of the floor level, to undo slow vertical drift; None: one level.
+    """
+    parents = motion.parents
+    raw = _check(motion.joints)
+    nan_mask = np.isnan(raw).any(axis=-1)
+    std_before = _bone_std_cm(raw, parents)
+    try:
+        x = interpolate_missing(raw)
+    except CleaningError as e:
+        source = motion.meta.get("source")
+        raise CleaningError(f"{source}: {e}" if source else str(e)) from None
+    glitches = detect_glitches(x, motion.fps, threshold=glitch_threshold)
+    x = repair_glitches(x, glitches)
+    if smooth_hz:
+        x = smooth(x, motion.fps, smooth_hz)
+    fps = float(fps_out) if fps_out else float(motion.fps)
+    x = resample(x, motion.fps, fps)
+
+    scale = 1.0
+    if bone_lengths is not None:
+        current = np.median(_bone_lengths_of(x, parents), axis=0)
+        if isinstance(bone_lengths, str):
+            if bone_lengths == "standard":
+                if tuple(motion.joint_names) != CANONICAL_JOINTS:
+                    raise ValueError("standard bone lengths need the canonical skeleton")
+                target = STANDARD_BONE_LENGTHS
+            elif bone_lengths == "take":
+                target = current
+            else:
+                raise ValueError(
+                    f"bone_lengths must be 'standard', 'take', an array or None; got {bone_lengths!r}"
+                )
+        else:
+            target = np.asarray(bone_lengths, dtype=np.float64)
+        roots = [j for j, p in enumerate(parents) if p < 0]
+        scale = float(target.sum() / current.sum()) if current.sum() > 0 else 1.0
+        x = x.copy()
+        x[:, roots] *= scale
+        x = normalize_bone_lengths(x, parents, target)
+
+    floor_shift = floor_drift = 0.0
+    if tuple(motion.joint_names) == CANONICAL_JOINTS:
+        level = floor_level(x, fps, window_s=floor_window_s)
+        x = x.copy()
+        x[..., 1] -= level[:, None]
+        floor_shift, floor_drift = float(np.median(level)), float(level.max() - level.min())
+
+    report = CleaningReport(
+        frames_in=int(raw.shape[0]),
+        frames_out=int(x.shape[0]),
+        fps_in=float(motion.fps),
+        fps_out=fps,
+        nan_filled=int(nan_mask.sum()),
+        glitches_repaired=int(glitches.sum()),
+        bone_std_cm_before=std_before,
+        bone_std_cm_after=_bone_std_cm(x, parents),
+        body_scale=scale,
+        floor_shift_m=floor_shift,
+        floor_drift_m=floor_drift,
+    )
+    meta = dict(motion.meta)
+    meta["cleaning"] = report.as_dict()
+    out = Motion(
+        joints=x.astype(np.float32), fps=fps, joint_names=motion.joint_names, parents=parents, meta=meta
+    )
+    return out, report

@@ -1,0 +1,211 @@
+"""Cleaning functions on synthetic joints with known answers, and on real Tang takes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from music2dance.errors import Music2DanceError
+from music2dance.io.skeleton import BONES, CANONICAL_PARENTS, FEET, Motion, joint_index
+from music2dance.motion.clean import (
+    STANDARD_BONE_LENGTHS,
+    bone_lengths,
+    canonicalize,
+    clean_motion,
+    detect_glitches,
+    facing_angle,
+    interpolate_missing,
+    normalize_bone_lengths,
+    put_on_floor,
+    repair_glitches,
+    resample,
+    smooth,
+    uncanonicalize,
+)
+
+
+def _standing(T: int = 50) -> np.ndarray:
+    """A figure facing +z (left = +x), walking along +z at 1 m/s with a gentle arm swing, 25 fps."""
+    base = {
+        "pelvis": (0, 0.95, 0),
+        "spine": (0, 1.08, 0),
+        "neck": (0, 1.40, 0),
+        "head": (0, 1.58, 0),
+        "left_shoulder": (0.17, 1.40, 0),
+        "left_elbow": (0.20, 1.10, 0),
+        "left_wrist": (0.22, 0.88, 0),
+        "right_shoulder": (-0.17, 1.40, 0),
+        "right_elbow": (-0.20, 1.10, 0),
+        "right_wrist": (-0.22, 0.88, 0),
+        "left_hip": (0.10, 0.95, 0),
+        "left_knee": (0.10, 0.52, 0.02),
+        "left_ankle": (0.10, 0.10, 0),
+        "left_foot": (0.10, 0.02, 0.15),
+        "right_hip": (-0.10, 0.95, 0),
+        "right_knee": (-0.10, 0.52, 0.02),
+        "right_ankle": (-0.10, 0.10, 0),
+        "right_foot": (-0.10, 0.02, 0.15),
+    }
+    from music2dance.io.skeleton import CANONICAL_JOINTS
+
+    pose = np.array([base[n] for n in CANONICAL_JOINTS])
+    t = np.arange(T) / 25.0
+    j = np.repeat(pose[None], T, axis=0)
+    j[..., 2] += t[:, None]
+    for w in (joint_index("left_wrist"), joint_index("right_wrist")):
+        j[:, w, 2] += 0.1 * np.sin(2 * np.pi * 1.0 * t)
+    return j
+
+
+def test_interpolate_missing_linear_exact():
+    j = _standing()
+    holey = j.copy()
+    holey[10:14, 3] = np.nan
+    holey[0:2, 5, 1] = np.nan  # a gap at the start holds the first seen value
+    out = interpolate_missing(holey)
+    np.testing.assert_allclose(out[10:14, 3], j[10:14, 3], atol=1e-12)  # head moves linearly
+    np.testing.assert_allclose(out[0:2, 5], np.repeat(j[2:3, 5], 2, axis=0))
+    assert not np.isnan(out).any()
+
+
+def test_interpolate_all_nan_joint_raises():
+    j = _standing()
+    j[:, joint_index("left_knee")] = np.nan
+    with pytest.raises(Music2DanceError, match="left_knee is missing in every frame"):
+        interpolate_missing(j)
+    with pytest.raises(ValueError):
+        interpolate_missing(j)
+
+
+def test_spike_found_and_removed():
+    rng = np.random.default_rng(0)
+    j = _standing(100) + rng.normal(0, 0.002, size=(100, 18, 3))
+    clean = j.copy()
+    j[37, joint_index("right_wrist")] += [0.0, 0.15, 0.05]
+    mask = detect_glitches(j, 25.0)
+    assert mask.sum() == 1 and mask[37, joint_index("right_wrist")]
+    fixed = repair_glitches(j, mask)
+    assert (
+        np.linalg.norm(fixed[37, joint_index("right_wrist")] - clean[37, joint_index("right_wrist")]) < 0.01
+    )
+
+
+def test_fast_stop_is_not_a_glitch():
+    # A foot that swings at 3 m/s and stops dead: a sharp corner, not a spike.
+    j = _standing(60)
+    foot = joint_index("left_foot")
+    x = np.minimum(np.arange(60), 30) * 3.0 / 25.0
+    j[:, foot, 0] += x
+    assert not detect_glitches(j, 25.0)[:, foot].any()
+
+
+def test_smooth_removes_high_frequency():
+    t = np.arange(500) / 100.0
+    slow, fast = np.sin(2 * np.pi * 1.0 * t), 0.3 * np.sin(2 * np.pi * 20.0 * t)
+    out = smooth((slow + fast)[:, None], 100.0, 5.0)[:, 0]
+    assert np.abs(out - slow)[50:-50].max() < 0.02
+
+
+@pytest.mark.parametrize("src, dst", [(25.0, 15.0), (15.0, 60.0), (120.0, 30.0)])
+def test_resample_keeps_frequency(src, dst):
+    f = 1.5
+    t = np.arange(int(8 * src)) / src
+    x = np.sin(2 * np.pi * f * t)[:, None, None] * np.ones((1, 2, 3))
+    y = resample(x, src, dst)
+    t2 = np.arange(len(y)) / dst
+    assert len(y) == int(np.floor((len(t) - 1) * dst / src)) + 1
+    spectrum = np.abs(np.fft.rfft(y[:, 0, 0] * np.hanning(len(y))))
+    freq = np.fft.rfftfreq(len(y), 1 / dst)
+    assert abs(freq[spectrum.argmax()] - f) < 0.15
+    inner = slice(len(y) // 8, -len(y) // 8)
+    np.testing.assert_allclose(y[inner, 0, 0], np.sin(2 * np.pi * f * t2[inner]), atol=0.05)
+
+
+def test_resample_antialias():
+    # 11 Hz at 25 fps would alias to 4 Hz at 15 fps; the filter must remove it instead.
+    t = np.arange(250) / 25.0
+    y = resample(np.sin(2 * np.pi * 11.0 * t)[:, None], 25.0, 15.0)
+    assert np.abs(y[20:-20]).max() < 0.1
+
+
+def test_bone_length_normalisation_exact_and_keeps_directions():
+    j = _standing() + np.random.default_rng(3).normal(0, 0.01, size=(50, 18, 3))
+    out = normalize_bone_lengths(j, CANONICAL_PARENTS, STANDARD_BONE_LENGTHS)
+    L = bone_lengths(out, CANONICAL_PARENTS)
+    np.testing.assert_allclose(L, np.broadcast_to(STANDARD_BONE_LENGTHS, L.shape), atol=1e-12)
+    for c, p in BONES:
+        a = j[:, c] - j[:, p]
+        b = out[:, c] - out[:, p]
+        cos = (a * b).sum(-1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)
+        np.testing.assert_allclose(cos, 1.0, atol=1e-9)
+    np.testing.assert_array_equal(out[:, 0], j[:, 0])  # root kept
+
+
+def test_put_on_floor_keeps_jumps():
+    j = _standing(100)
+    j[:, :, 1] += 0.3
+    j[40:50, :, 1] += 0.25  # a jump
+    out = put_on_floor(j)
+    low = out[:, list(FEET), 1].min(axis=1)
+    assert abs(np.percentile(low, 2)) < 1e-9
+    assert low[45] == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("deg", [0.0, 90.0, -135.0])
+def test_facing_angle_of_turned_figure(deg):
+    j = _standing(3)
+    a = np.radians(deg)
+    x, z = j[..., 0].copy(), j[..., 2].copy()
+    j[..., 0], j[..., 2] = np.cos(a) * x + np.sin(a) * z, -np.sin(a) * x + np.cos(a) * z
+    np.testing.assert_allclose(facing_angle(j), a, atol=1e-9)
+
+
+def test_canonicalize_roundtrip():
+    j = _standing()
+    a = np.radians(70.0)
+    x, z = j[..., 0].copy(), j[..., 2].copy()
+    j[..., 0], j[..., 2] = np.cos(a) * x + np.sin(a) * z + 3.0, -np.sin(a) * x + np.cos(a) * z - 2.0
+    c, yaw, offset = canonicalize(j, frame=5)
+    assert yaw == pytest.approx(a)
+    np.testing.assert_allclose(c[5, 0, [0, 2]], 0.0, atol=1e-12)
+    assert facing_angle(c[5]) == pytest.approx(0.0, abs=1e-9)
+    np.testing.assert_allclose(c[..., 1], j[..., 1])
+    np.testing.assert_allclose(uncanonicalize(c, yaw, offset), j, atol=1e-12)
+
+
+def test_clean_motion_synthetic():
+    j = _standing(100)
+    j[20:23, joint_index("head")] = np.nan
+    j[60, joint_index("left_wrist")] += [0.0, 0.3, 0.0]
+    j[..., 1] += 0.2
+    out, report = clean_motion(Motion(j, 25.0), fps_out=15.0)
+    assert out.fps == 15.0 and out.joints.shape == (60, 18, 3)
+    assert report.nan_filled == 3 and report.glitches_repaired == 1
+    assert report.bone_std_cm_after < 1e-3
+    assert not np.isnan(out.joints).any()
+    assert abs(np.percentile(out.joints[:, list(FEET), 1].min(axis=1), 2)) < 1e-5
+    assert out.meta["cleaning"]["glitches_repaired"] == 1
+
+
+def test_clean_motion_keep_lengths_and_bad_option():
+    out, report = clean_motion(Motion(_standing(40), 25.0), fps_out=None, bone_lengths=None, smooth_hz=6.0)
+    assert out.fps == 25.0 and report.body_scale == 1.0
+    with pytest.raises(ValueError, match="bone_lengths"):
+        clean_motion(Motion(_standing(10), 25.0), bone_lengths="huge")
+
+
+@pytest.mark.parametrize("name", ["DANCE_C_2", "DANCE_W_1"])
+def test_real_tang_take(shared_data, name):
+    from music2dance.io.tang import read_tang_sequence
+
+    seq = read_tang_sequence(shared_data / "tang2018" / name)
+    out, report = clean_motion(seq.motion)
+    assert out.fps == 15.0
+    assert abs(out.duration - seq.motion.duration) < 0.1
+    assert report.bone_std_cm_before > 0.5 and report.bone_std_cm_after < 1e-3
+    j = out.joints.astype(np.float64)
+    low = j[:, list(FEET), 1].min(axis=1)
+    assert abs(np.percentile(low, 2)) < 0.02 and np.median(low) < 0.08  # on the floor (W_1 drifts up 40 cm)
+    head = np.median(j[:, joint_index("head"), 1])
+    assert 1.4 < head < 1.7
+    assert report.glitches_repaired < 0.02 * seq.motion.num_frames * 18
