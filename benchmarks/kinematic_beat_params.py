@@ -53,9 +53,19 @@ def grid() -> list[tuple[str, KinematicBeatParams]]:
     ):
         if jname == "pelvis" and rr:
             continue  # the pelvis relative to itself does not move
-        out.append((f"{jname}/{'rel' if rr else 'world'}",
-                    KinematicBeatParams(joints=joints, root_relative=rr, smooth_s=sm, min_drop=drop,
-                                        min_angle_deg=ang, min_spacing_s=gap)))
+        out.append(
+            (
+                f"{jname}/{'rel' if rr else 'world'}",
+                KinematicBeatParams(
+                    joints=joints,
+                    root_relative=rr,
+                    smooth_s=sm,
+                    min_drop=drop,
+                    min_angle_deg=ang,
+                    min_spacing_s=gap,
+                ),
+            )
+        )
     return out
 
 
@@ -71,8 +81,14 @@ def score(args: tuple[str, KinematicBeatParams, list[dict]]) -> dict:
         zs.append(r["z"])
         rz.append(rayleigh_z(kin, music))
         rate.append(len(kin) / s["duration"] / (s["tempo"] / 60.0))
-    return {"label": label, "params": p, "excess": float(np.nanmean(excess)), "z": float(np.nanmean(zs)),
-            "rayleigh": float(np.nanmean(rz)), "kin_per_music_beat": float(np.mean(rate))}
+    return {
+        "label": label,
+        "params": p,
+        "excess": float(np.nanmean(excess)),
+        "z": float(np.nanmean(zs)),
+        "rayleigh": float(np.nanmean(rz)),
+        "kin_per_music_beat": float(np.mean(rate)),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,25 +103,36 @@ def main(argv: list[str] | None = None) -> int:
     with ProcessPoolExecutor(max_workers=max(1, min(2, a.workers))) as ex:
         res = list(ex.map(score, jobs, chunksize=8))
     res.sort(key=lambda r: -r["rayleigh"])
-    print(f"{len(res)} settings x {len(seqs)} sequences, tolerance +-{TOL_S * 1000:.0f} ms, "
-          f"{time.time() - t0:.0f} s; sorted by mean Rayleigh z (1 = no locking)\n")
-    print("| joints | smooth s | min drop | angle | spacing s | kin/music beat | hit - chance | mean z | "
-          "Rayleigh z |")
+    print(
+        f"{len(res)} settings x {len(seqs)} sequences, tolerance +-{TOL_S * 1000:.0f} ms, "
+        f"{time.time() - t0:.0f} s; sorted by mean Rayleigh z (1 = no locking)\n"
+    )
+    print(
+        "| joints | smooth s | min drop | angle | spacing s | kin/music beat | hit - chance | mean z | "
+        "Rayleigh z |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     default = KinematicBeatParams()
     shown = res[: a.top] + [r for r in res if r["params"] == default and r not in res[: a.top]]
     for r in shown:
         p = r["params"]
         mark = " (default)" if p == default else ""
-        print(f"| {r['label']}{mark} | {p.smooth_s} | {p.min_drop} | {p.min_angle_deg or '-'} | "
-              f"{p.min_spacing_s} | {r['kin_per_music_beat']:.2f} | {r['excess']:+.3f} | {r['z']:+.2f} | "
-              f"{r['rayleigh']:.2f} |")
+        print(
+            f"| {r['label']}{mark} | {p.smooth_s} | {p.min_drop} | {p.min_angle_deg or '-'} | "
+            f"{p.min_spacing_s} | {r['kin_per_music_beat']:.2f} | {r['excess']:+.3f} | {r['z']:+.2f} | "
+            f"{r['rayleigh']:.2f} |"
+        )
     best_excess = max(res, key=lambda r: r["excess"])
-    print(f"\nbest by hit - chance: {best_excess['label']} {best_excess['params']} "
-          f"excess {best_excess['excess']:+.3f} z {best_excess['z']:+.2f} Rayleigh {best_excess['rayleigh']:.2f}")
-    print(f"range of hit - chance over all settings: {min(r['excess'] for r in res):+.3f} .. "
-          f"{max(r['excess'] for r in res):+.3f}; of Rayleigh z: {min(r['rayleigh'] for r in res):.2f} .. "
-          f"{max(r['rayleigh'] for r in res):.2f}")
+    print(
+        f"\nbest by hit - chance: {best_excess['label']} {best_excess['params']} "
+        f"excess {best_excess['excess']:+.3f} z {best_excess['z']:+.2f} "
+        f"Rayleigh {best_excess['rayleigh']:.2f}"
+    )
+    print(
+        f"range of hit - chance over all settings: {min(r['excess'] for r in res):+.3f} .. "
+        f"{max(r['excess'] for r in res):+.3f}; of Rayleigh z: {min(r['rayleigh'] for r in res):.2f} .. "
+        f"{max(r['rayleigh'] for r in res):.2f}"
+    )
     return 0
 
 

@@ -44,22 +44,33 @@ def load_tang(data: Path, cache: Path, workers: int = 2, quiet: bool = False) ->
     seqs = []
     for folder in list_tang_sequences(data):
         s = read_tang_sequence(folder)
-        seqs.append({"name": s.name, "style": s.style, "joints": s.motion.joints, "fps": s.motion.fps,
-                     "offset": s.audio_offset_s, "audio": str(s.audio_path),
-                     "duration": s.motion.num_frames / s.motion.fps})
+        seqs.append(
+            {
+                "name": s.name,
+                "style": s.style,
+                "joints": s.motion.joints,
+                "fps": s.motion.fps,
+                "offset": s.audio_offset_s,
+                "audio": str(s.audio_path),
+                "duration": s.motion.num_frames / s.motion.fps,
+            }
+        )
     key = {s["name"]: [s["offset"], s["duration"]] for s in seqs}
     cached = json.loads(cache.read_text()) if cache.exists() else {}
     todo = [s for s in seqs if cached.get(s["name"], {}).get("key") != key[s["name"]]]
     if todo:
         t0 = time.time()
         with ProcessPoolExecutor(max_workers=max(1, min(2, workers))) as ex:
-            for s, r in zip(todo, ex.map(_track_one, [(s["audio"], s["offset"], s["duration"]) for s in todo])):
+            jobs = [(s["audio"], s["offset"], s["duration"]) for s in todo]
+            for s, r in zip(todo, ex.map(_track_one, jobs)):
                 cached[s["name"]] = dict(r, key=key[s["name"]])
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(cached))
         if not quiet:
-            print(f"tracked music beats of {len(todo)} songs in {time.time() - t0:.0f} s (cache {cache})",
-                  file=sys.stderr)
+            print(
+                f"tracked music beats of {len(todo)} songs in {time.time() - t0:.0f} s (cache {cache})",
+                file=sys.stderr,
+            )
     for s in seqs:
         s["tempo"] = cached[s["name"]]["tempo"]
         s["music_song_s"] = np.asarray(cached[s["name"]]["beats"])
@@ -81,8 +92,13 @@ def music_beats_dance_time(seq: dict, tempo_factor: float = 1.0) -> np.ndarray:
     return b
 
 
-def offset_curve(kin_s: np.ndarray, music_s: np.ndarray, tol_s: float, span: tuple[float, float],
-                 offsets: np.ndarray = OFFSETS_S) -> np.ndarray:
+def offset_curve(
+    kin_s: np.ndarray,
+    music_s: np.ndarray,
+    tol_s: float,
+    span: tuple[float, float],
+    offsets: np.ndarray = OFFSETS_S,
+) -> np.ndarray:
     """Hit rate with the kinematic beats shifted by each offset (wrapped circularly inside span)."""
     from music2dance.motion.kinematic_beats import _hits
 
@@ -91,16 +107,23 @@ def offset_curve(kin_s: np.ndarray, music_s: np.ndarray, tol_s: float, span: tup
     return _hits(shifted, np.sort(music_s), tol_s).mean(axis=1)
 
 
-def analyse(seqs: list[dict], params: KinematicBeatParams, tol_s: float, n_shifts: int = 200,
-            seed: int = 0) -> list[dict]:
+def analyse(
+    seqs: list[dict], params: KinematicBeatParams, tol_s: float, n_shifts: int = 200, seed: int = 0
+) -> list[dict]:
     """Per sequence: hit at the given alignment, chance, z, offset curve and best offset per tempo factor."""
     rng = np.random.default_rng(seed)
     rows = []
     for s in seqs:
         kin = kinematic_beats(s["joints"], s["fps"], params) / s["fps"]
         span = (0.0, s["duration"])
-        row = {"name": s["name"], "style": s["style"], "tempo": s["tempo"], "n_kin": len(kin),
-               "kin_rate": len(kin) / s["duration"], "music_rate": s["tempo"] / 60.0}
+        row = {
+            "name": s["name"],
+            "style": s["style"],
+            "tempo": s["tempo"],
+            "n_kin": len(kin),
+            "kin_rate": len(kin) / s["duration"],
+            "music_rate": s["tempo"] / 60.0,
+        }
         for factor, tag in ((1.0, ""), (2.0, "_x2"), (0.5, "_half")):
             music = music_beats_dance_time(s, factor)
             r = hit_rate_vs_chance(kin, music, tol_s, n_shifts=n_shifts, max_shift_s=2.0, rng=rng, span=span)
@@ -109,12 +132,20 @@ def analyse(seqs: list[dict], params: KinematicBeatParams, tol_s: float, n_shift
                 other = music_beats_dance_time(s, 1.0)[1::2]
                 c2 = offset_curve(kin, other, tol_s, span)
                 if c2.max() > curve.max():
-                    curve, r = c2, hit_rate_vs_chance(kin, other, tol_s, n_shifts=n_shifts, rng=rng, span=span)
-            row.update({f"hit{tag}": r["hit"], f"chance{tag}": r["chance_mean"], f"chance_std{tag}": r["chance_std"],
-                        f"z{tag}": r["z"], f"curve{tag}": curve,
-                        f"best_offset{tag}": float(OFFSETS_S[int(np.argmax(curve))]),
-                        f"best_hit{tag}": float(curve.max()),
-                        f"curve_z{tag}": float((curve.max() - curve.mean()) / max(curve.std(), 1e-9))})
+                    r = hit_rate_vs_chance(kin, other, tol_s, n_shifts=n_shifts, rng=rng, span=span)
+                    curve = c2
+            row.update(
+                {
+                    f"hit{tag}": r["hit"],
+                    f"chance{tag}": r["chance_mean"],
+                    f"chance_std{tag}": r["chance_std"],
+                    f"z{tag}": r["z"],
+                    f"curve{tag}": curve,
+                    f"best_offset{tag}": float(OFFSETS_S[int(np.argmax(curve))]),
+                    f"best_hit{tag}": float(curve.max()),
+                    f"curve_z{tag}": float((curve.max() - curve.mean()) / max(curve.std(), 1e-9)),
+                }
+            )
         # null for the offset-curve peak: the same beats with their intervals shuffled (no music in them)
         music = music_beats_dance_time(s)
         null = []
@@ -147,13 +178,16 @@ def _circ_spread(offsets: np.ndarray, period: np.ndarray) -> tuple[float, float]
 
 
 def summarise(rows: list[dict], tol_s: float) -> str:
-    lines = [f"tolerance +-{tol_s * 1000:.0f} ms; offsets {OFFSETS_S[0]:+.1f} .. {OFFSETS_S[-1]:+.1f} s "
-             "step 40 ms; chance = 200 random circular shifts of up to 2 s; peak z = (best - mean) / std of "
-             "the offset curve, null = same beats with shuffled intervals", "",
-             "| style | seqs | kin beats/s | music beats/s | hit (given) | chance +- sd | mean z | "
-             "best-offset hit | peak z (null) | hit x2 / chance | hit half / chance | best offsets (s) | "
-             "offset R | Rayleigh z | phase R |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"tolerance +-{tol_s * 1000:.0f} ms; offsets {OFFSETS_S[0]:+.1f} .. {OFFSETS_S[-1]:+.1f} s "
+        "step 40 ms; chance = 200 random circular shifts of up to 2 s; peak z = (best - mean) / std of "
+        "the offset curve, null = same beats with shuffled intervals",
+        "",
+        "| style | seqs | kin beats/s | music beats/s | hit (given) | chance +- sd | mean z | "
+        "best-offset hit | peak z (null) | hit x2 / chance | hit half / chance | best offsets (s) | "
+        "offset R | Rayleigh z | phase R |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for style in STYLES + ("all",):
         sel = [r for r in rows if style == "all" or r["style"] == style]
         if not sel:
@@ -172,11 +206,15 @@ def summarise(rows: list[dict], tol_s: float) -> str:
             f"{m('chance'):.3f} +- {m('chance_std'):.3f} | {m('z'):+.2f} | {m('best_hit'):.3f} | "
             f"{m('curve_z'):.2f} ({m('curve_z_null'):.2f}) | {m('hit_x2'):.3f} / {m('chance_x2'):.3f} | "
             f"{m('hit_half'):.3f} / {m('chance_half'):.3f} | {np.median(best):+.2f} "
-            f"[{best.min():+.2f}, {best.max():+.2f}] | {R:.2f} | {m('rayleigh'):.2f} | {phase_R:.2f} |")
-    lines += ["", "offset R: agreement of the best offsets across sequences as phases of the beat period "
-              "(1 = one lag for all, ~0 = none); Rayleigh z: locking of each sequence's kinematic beats to "
-              "the music beat grid at any constant lag (~1 = none); phase R: agreement of those lags across "
-              "sequences."]
+            f"[{best.min():+.2f}, {best.max():+.2f}] | {R:.2f} | {m('rayleigh'):.2f} | {phase_R:.2f} |"
+        )
+    lines += [
+        "",
+        "offset R: agreement of the best offsets across sequences as phases of the beat period "
+        "(1 = one lag for all, ~0 = none); Rayleigh z: locking of each sequence's kinematic beats to "
+        "the music beat grid at any constant lag (~1 = none); phase R: agreement of those lags across "
+        "sequences.",
+    ]
     return "\n".join(lines)
 
 
@@ -193,8 +231,12 @@ def main(argv: list[str] | None = None) -> int:
     print(summarise(rows, a.tol))
     print(f"\n({len(seqs)} sequences, {time.time() - t0:.0f} s)")
     if a.json:
-        a.json.write_text(json.dumps([{k: (v.tolist() if isinstance(v, np.ndarray) else v)
-                                       for k, v in r.items()} for r in rows], indent=1))
+        a.json.write_text(
+            json.dumps(
+                [{k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in r.items()} for r in rows],
+                indent=1,
+            )
+        )
     return 0
 
 

@@ -122,3 +122,35 @@ def test_run_evaluate_bad_folder(tmp_path):
 
     with pytest.raises(Music2DanceError, match="manifest"):
         run_evaluate("none", tmp_path, tmp_path / "out", quiet=True)
+
+
+def test_run_evaluate_model_row(prepared, tmp_path, monkeypatch):
+    """The model row, with the generator replaced by a stand-in that stitches units with jumps."""
+    import music2dance.audio.load as audio_load
+    import music2dance.generate.dance as gen
+    from music2dance.io.skeleton import Motion
+
+    manifest = json.loads((prepared / "manifest.json").read_text())
+    song = tmp_path / "song.wav"
+    song.write_bytes(b"stand-in")
+    for e in manifest["sequences"]:
+        e["audio_path"] = str(song)
+    (prepared / "manifest.json").write_text(json.dumps(manifest))
+
+    def fake_generate(model, y, sr, *, seed=0, seconds=None, quiet=True):
+        j, beats = _dance(seconds, 100.0, np.random.default_rng(seed))
+        starts = np.arange(0, len(j), 32)
+        for s in starts[1:]:
+            j[s:, :, 0] += 0.2  # every unit starts 20 cm off
+        return Motion(j, FPS, meta={"music_beats": beats, "unit_starts": starts})
+
+    monkeypatch.setattr(gen, "load_model", lambda path=None: "stand-in model")
+    monkeypatch.setattr(gen, "generate_dance", fake_generate)
+    monkeypatch.setattr(audio_load, "load_audio", lambda *a, **k: (np.zeros(22050, np.float32), 22050))
+    res = run_evaluate(
+        "any-folder", prepared, tmp_path / "out", protocol={"n_bootstrap": 30, "n_seeds": 2}, quiet=True
+    )
+    model, gt = res["rows"]["model"], res["rows"]["ground truth"]
+    assert model["jump_velocity_ratio"]["value"] > 2 * gt["jump_velocity_ratio"]["value"]
+    assert model["multimodality"]["value"] > 0
+    assert "| model |" in (tmp_path / "out" / "report.md").read_text()

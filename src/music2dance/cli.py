@@ -22,8 +22,15 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 def _cmd_beats(a: argparse.Namespace) -> int:
     from .render.beats_plot import run_beats
 
-    run_beats(a.song, a.dance, a.output, tolerance_frames=a.tolerance_frames, n_shifts=a.shifts,
-              seed=a.seed, quiet=a.quiet)
+    run_beats(
+        a.song,
+        a.dance,
+        a.output,
+        tolerance_frames=a.tolerance_frames,
+        n_shifts=a.shifts,
+        seed=a.seed,
+        quiet=a.quiet,
+    )
     return 0
 
 
@@ -37,8 +44,19 @@ def _cmd_prepare(a: argparse.Namespace) -> int:
 def _cmd_train(a: argparse.Namespace) -> int:
     from .train.stages import run_training
 
-    run_training(a.stage, data=a.data, out=a.out, config=a.config, resume=a.resume, device=a.device,
-                 steps=a.steps, preset=a.preset, decomposition=a.decomposition, style=a.style, quiet=a.quiet)
+    run_training(
+        a.stage,
+        data=a.data,
+        out=a.out,
+        config=a.config,
+        resume=a.resume,
+        device=a.device,
+        steps=a.steps,
+        preset=a.preset,
+        decomposition=a.decomposition,
+        style=a.style,
+        quiet=a.quiet,
+    )
     return 0
 
 
@@ -76,8 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("song", help="audio file (mp3, ogg, wav, flac)")
     b.add_argument("--dance", help="a dance: Tang 2018 folder, .bvh, .npz or keypoint file")
     b.add_argument("-o", "--output", default="beats.png", help="plot to write (png/pdf/svg)")
-    b.add_argument("--tolerance-frames", type=int, default=2,
-                   help="a kinematic beat hits a music beat within +-N frames of the dance's frame rate")
+    b.add_argument(
+        "--tolerance-frames",
+        type=int,
+        default=2,
+        help="a kinematic beat hits a music beat within +-N frames of the dance's frame rate",
+    )
     b.add_argument("--shifts", type=int, default=200, help="random motion shifts for the chance level")
     b.add_argument("--seed", type=int, default=0)
     _add_common(b)
@@ -91,14 +113,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(pr)
     pr.set_defaults(func=_cmd_prepare)
 
-    t = sub.add_parser("train", help="train a stage: style, decomposition (DU-VAE), composition (MM-GAN), or all")
-    t.add_argument("stage", choices=["style", "decomposition", "composition", "all"],
-                   help="all: the three stages in order into OUT/<stage>, a model folder for `generate --model`")
+    t = sub.add_parser(
+        "train", help="train a stage: style, decomposition (DU-VAE), composition (MM-GAN), or all"
+    )
+    t.add_argument(
+        "stage",
+        choices=["style", "decomposition", "composition", "all"],
+        help="all: the three stages in order into OUT/<stage>, a model folder for `generate --model`",
+    )
     t.add_argument("--data", default="data/prepared", help="folder written by `prepare`")
     t.add_argument("--out", required=True, help="run folder (checkpoints, config, curves)")
     t.add_argument("--config", help="JSON file overriding config fields")
-    t.add_argument("--preset", default="cpu", choices=["cpu", "paper", "tiny"],
-                   help="model size: cpu (default, trains here), paper (the paper's sizes, for a GPU), tiny")
+    t.add_argument(
+        "--preset",
+        default="cpu",
+        choices=["cpu", "paper", "tiny"],
+        help="model size: cpu (default, trains here), paper (the paper's sizes, for a GPU), tiny",
+    )
     t.add_argument("--steps", type=int, help="override the number of training steps")
     t.add_argument("--decomposition", help="composition only: the trained DU-VAE run folder")
     t.add_argument("--style", help="composition only: the trained style classifier run folder")
@@ -109,8 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("generate", help="generate a dance for a song")
     g.add_argument("song", help="audio file (mp3, ogg, wav, flac)")
-    g.add_argument("-o", "--output", default="dance.npz",
-                   help="output; the extension decides: .npz .mp4 .gif .html .bvh .json")
+    g.add_argument(
+        "-o",
+        "--output",
+        default="dance.npz",
+        help="output; the extension decides: .npz .mp4 .gif .html .bvh .json",
+    )
     g.add_argument("--seconds", type=float, help="dance length (default: the whole song)")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--model", help="model folder (default: the bundled model)")

@@ -12,7 +12,9 @@ def frame_hop(sr: int, fps: float) -> int:
     """Samples per motion frame: `sr / fps`, which must be a whole number (22050 Hz: 15, 25, 30 fps ok)."""
     hop = sr / float(fps)
     if fps <= 0 or abs(hop - round(hop)) > 1e-9:
-        raise ValueError(f"sample rate {sr} Hz is not a whole multiple of {fps} fps; resample the audio first")
+        raise ValueError(
+            f"sample rate {sr} Hz is not a whole multiple of {fps} fps; resample the audio first"
+        )
     return int(round(hop))
 
 

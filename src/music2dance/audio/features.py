@@ -29,7 +29,7 @@ NUM_FEATURES = len(FEATURE_NAMES)
 
 
 def _beat_channels(times: np.ndarray, beats: np.ndarray) -> np.ndarray:
-    """(T, 3): pulse exp(-(t - previous beat) / decay), and sin/cos of the phase within the beat period.
+    """(T, 3): pulse exp(-|t - nearest beat| / decay), and sin/cos of the phase within the beat period.
 
     Before the first beat and after the last the period is extrapolated from the neighbouring interval,
     so the phase keeps turning at the song's tempo instead of jumping.
@@ -42,8 +42,11 @@ def _beat_channels(times: np.ndarray, beats: np.ndarray) -> np.ndarray:
     k = np.clip(idx, 0, len(beats) - 2)
     period = beats[k + 1] - beats[k]
     phase = (times - beats[k]) / period  # may be < 0 before the first beat or > 1 after the last
-    since = np.where(idx >= 0, times - beats[np.maximum(idx, 0)], np.inf)
-    out[:, 0] = np.exp(-since / BEAT_PULSE_DECAY_S)
+    # distance to the nearest beat, not time since the last one: tracked beats fall a few ms either side
+    # of a frame centre, and a one-sided pulse would then light up the frame after the beat
+    prev = np.abs(times - beats[np.clip(idx, 0, len(beats) - 1)])
+    nxt = np.abs(beats[np.clip(idx + 1, 0, len(beats) - 1)] - times)
+    out[:, 0] = np.exp(-np.minimum(prev, nxt) / BEAT_PULSE_DECAY_S)
     out[:, 1] = np.sin(2 * np.pi * phase)
     out[:, 2] = np.cos(2 * np.pi * phase)
     return out
@@ -77,9 +80,7 @@ def _local_tempo(env: np.ndarray, fine_sr: float, k: int, n_frames: int) -> np.n
     return out.astype(np.float32)
 
 
-def music_features(
-    y: np.ndarray, sr: int, fps: float, *, beats: np.ndarray | None = None
-) -> np.ndarray:
+def music_features(y: np.ndarray, sr: int, fps: float, *, beats: np.ndarray | None = None) -> np.ndarray:
     """Music features with exactly one row per motion frame.
 
     y: (n,) mono float signal; sr: sample rate in Hz, a whole multiple of fps (22050 Hz: 15, 25, 30 fps);
@@ -90,7 +91,7 @@ def music_features(
     T = ceil(n / hop), so a dance of T frames at fps covers the song exactly.
     Returns (T, D) float32, D = len(FEATURE_NAMES) = 32, columns in FEATURE_NAMES order:
       onset          max of librosa's onset strength (log-mel flux, fine hop dividing hop) over the frame
-      beat_pulse     exp(-(seconds since the previous tracked beat) / 0.1 s); 0 before the first beat
+      beat_pulse     exp(-(seconds to the nearest tracked beat) / 0.1 s): 1 on a beat
       beat_phase_sin/cos   phase within the current beat period (0 at a beat)
       mfcc_0..12     MFCC from a 64-band mel power spectrogram (dB)
       log_energy     log10 of the frame's mean power (+1e-10)

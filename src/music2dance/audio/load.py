@@ -32,10 +32,15 @@ def _read_soundfile(path: Path, offset: float, duration: float | None) -> tuple[
 
 
 def _read_librosa(path: Path, offset: float, duration: float | None) -> tuple[np.ndarray, int]:
+    import warnings
+
     import librosa
 
-    # sr=None keeps the native rate so the resampler below is the same for both decoders.
-    y, native = librosa.load(str(path), sr=None, mono=False, offset=offset, duration=duration)
+    # sr=None keeps the native rate so the resampler below is the same for both decoders; librosa warns
+    # that it fell back to audioread, which is exactly what we asked for
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        y, native = librosa.load(str(path), sr=None, mono=False, offset=offset, duration=duration)
     y = np.atleast_2d(y).T  # librosa gives (channels, n); make it (n, channels) like soundfile
     return y.astype(np.float32, copy=False), int(native)
 

@@ -64,8 +64,11 @@ def load_model(path: str | Path | None = None) -> DanceModel:
         raise input_error(folder, "model folder not found")
     missing = [s for s in STAGES if not (folder / s / "config.json").exists()]
     if missing:
-        raise input_error(folder, f"not a music2dance model folder: missing {', '.join(s + '/' for s in missing)}"
-                                  " (train one with `music2dance train all`)")
+        raise input_error(
+            folder,
+            f"not a music2dance model folder: missing {', '.join(s + '/' for s in missing)}"
+            " (train one with `music2dance train all`)",
+        )
     cfgs = {}
     for s in STAGES:
         c = json.loads((folder / s / "config.json").read_text())
@@ -82,7 +85,9 @@ def load_model(path: str | Path | None = None) -> DanceModel:
     load_checkpoint(folder / "composition", {"mm_gan": mm_gan})
     info = json.loads((folder / "model.json").read_text()) if (folder / "model.json").exists() else {}
     energy = float(info.get("unit_energy", 0.0))
-    return DanceModel(style.eval(), du_vae.eval(), mm_gan.eval(), name=folder.name, unit_energy=energy, info=info)
+    return DanceModel(
+        style.eval(), du_vae.eval(), mm_gan.eval(), name=folder.name, unit_energy=energy, info=info
+    )
 
 
 def beat_grid(beats: np.ndarray, duration: float, natural: float) -> tuple[np.ndarray, int]:
@@ -114,8 +119,17 @@ def _mean_speed(units: np.ndarray, fps: float) -> np.ndarray:
 
 
 @torch.no_grad()
-def generate_dance(model: DanceModel, y: np.ndarray, sr: int, *, seed: int = 0, seconds: float | None = None,
-                   out_fps: float = 30.0, quiet: bool = True, source: str = "song") -> Motion:
+def generate_dance(
+    model: DanceModel,
+    y: np.ndarray,
+    sr: int,
+    *,
+    seed: int = 0,
+    seconds: float | None = None,
+    out_fps: float = 30.0,
+    quiet: bool = True,
+    source: str = "song",
+) -> Motion:
     """A dance for the song `y` (mono float, `sr` Hz), `seconds` long (default: the whole song).
 
     Returns a Motion at `out_fps` on the canonical skeleton with meta: music_beats (s), unit_starts
@@ -138,7 +152,9 @@ def generate_dance(model: DanceModel, y: np.ndarray, sr: int, *, seed: int = 0, 
         duration = min(duration, seconds)
         y = y[: int(round(duration * sr))]
     if duration < natural:
-        raise input_error(source, f"song is {duration:.2f} s long, shorter than one dance unit ({natural:.2f} s)")
+        raise input_error(
+            source, f"song is {duration:.2f} s long, shorter than one dance unit ({natural:.2f} s)"
+        )
 
     g = torch.Generator().manual_seed(int(seed))
     _, beats = track_beats(y, sr)
@@ -210,4 +226,6 @@ def generate_dance(model: DanceModel, y: np.ndarray, sr: int, *, seed: int = 0, 
         "model": model.name,
         "redraws": redraws,
     }
-    return Motion(joints=joints, fps=out_fps, joint_names=CANONICAL_JOINTS, parents=CANONICAL_PARENTS, meta=meta)
+    return Motion(
+        joints=joints, fps=out_fps, joint_names=CANONICAL_JOINTS, parents=CANONICAL_PARENTS, meta=meta
+    )

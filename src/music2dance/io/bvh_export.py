@@ -18,8 +18,13 @@ from .skeleton import CANONICAL_JOINTS, Motion
 
 CM_PER_M = 100.0
 # End-site lengths (metres): bones past the last tracked point, only for display in Blender & co.
-_END_SITES = {"Head": (0.0, 0.12, 0.0), "LeftHand": (0.08, 0.0, 0.0), "RightHand": (-0.08, 0.0, 0.0),
-              "LeftToeBase": (0.0, 0.0, 0.04), "RightToeBase": (0.0, 0.0, 0.04)}
+_END_SITES = {
+    "Head": (0.0, 0.12, 0.0),
+    "LeftHand": (0.08, 0.0, 0.0),
+    "RightHand": (-0.08, 0.0, 0.0),
+    "LeftToeBase": (0.0, 0.0, 0.04),
+    "RightToeBase": (0.0, 0.0, 0.04),
+}
 
 _X, _Y, _Z = (1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)
 _NX, _NY = (-1.0, 0.0, 0.0), (0.0, -1.0, 0.0)
@@ -77,7 +82,8 @@ _SKELETON: tuple[_Bone, ...] = (
 
 # Hinge limbs: (upper joint, middle joint, lower joint) canonical names per BVH bone.
 _HINGES = {
-    "LeftUpLeg": ("left_hip", "left_knee", "left_ankle"), "LeftLeg": ("left_hip", "left_knee", "left_ankle"),
+    "LeftUpLeg": ("left_hip", "left_knee", "left_ankle"),
+    "LeftLeg": ("left_hip", "left_knee", "left_ankle"),
     "RightUpLeg": ("right_hip", "right_knee", "right_ankle"),
     "RightLeg": ("right_hip", "right_knee", "right_ankle"),
     "LeftArm": ("left_shoulder", "left_elbow", "left_wrist"),
@@ -152,7 +158,7 @@ def _canonical_joints(motion: Motion, path) -> np.ndarray:
         return np.asarray(motion.joints, dtype=np.float64)
     missing = [n for n in CANONICAL_JOINTS if n not in names]
     if missing:
-        raise input_error(path, f"BVH export needs the canonical skeleton; missing joints: {', '.join(missing)}")
+        raise input_error(path, f"BVH export needs the canonical skeleton; missing {', '.join(missing)}")
     return np.asarray(motion.joints, dtype=np.float64)[:, [names.index(n) for n in CANONICAL_JOINTS]]
 
 

@@ -62,9 +62,7 @@ BONES: tuple[tuple[int, int], ...] = tuple((j, p) for j, p in enumerate(CANONICA
 
 # Mirror map: index of the joint on the other side (itself for central joints).
 MIRROR: tuple[int, ...] = tuple(
-    CANONICAL_JOINTS.index(
-        n.replace("left_", "@").replace("right_", "left_").replace("@", "right_")
-    )
+    CANONICAL_JOINTS.index(n.replace("left_", "@").replace("right_", "left_").replace("@", "right_"))
     for n in CANONICAL_JOINTS
 )
 
@@ -78,7 +76,9 @@ def joint_index(name: str) -> int:
     try:
         return CANONICAL_JOINTS.index(name)
     except ValueError:
-        raise KeyError(f"unknown joint {name!r}; canonical joints are {', '.join(CANONICAL_JOINTS)}") from None
+        raise KeyError(
+            f"unknown joint {name!r}; canonical joints are {', '.join(CANONICAL_JOINTS)}"
+        ) from None
 
 
 @dataclass

@@ -19,7 +19,7 @@ class MMGANConfig:
     """Sizes and loss weights of the MM-GAN (eq. 6). `paper()` gives the original's sizes."""
 
     z_mov: int = 64  # must match the DU-VAE
-    music_dim: int = 40  # per-frame music features (audio.features.FEATURE_NAMES)
+    music_dim: int = 29  # per-frame music features the models hear (FEATURE_NAMES less the beat phase)
     unit_frames: int = 32
     units: int = 3  # units per training dance (the original's choice)
     style_dim: int = 4  # style feature s: the style classifier's probabilities
@@ -53,8 +53,10 @@ class AudioUnitEncoder(nn.Module):
     def __init__(self, cfg: MMGANConfig):
         super().__init__()
         self.conv = nn.Sequential(
-            nn.Conv1d(cfg.music_dim, 64, 5, padding=2), nn.LeakyReLU(0.2),
-            nn.Conv1d(64, 64, 5, padding=2, stride=2), nn.LeakyReLU(0.2),
+            nn.Conv1d(cfg.music_dim, 64, 5, padding=2),
+            nn.LeakyReLU(0.2),
+            nn.Conv1d(64, 64, 5, padding=2, stride=2),
+            nn.LeakyReLU(0.2),
         )
         self.out = nn.Linear(128, cfg.audio_dim)
 
@@ -89,7 +91,9 @@ class G_dan(nn.Module):
         super().__init__()
         self.h0 = nn.Linear(cfg.z_dan, cfg.hidden)
         self.gru = nn.GRU(cfg.z_dan + cfg.audio_dim, cfg.hidden, batch_first=True)
-        self.out = nn.Sequential(nn.Linear(cfg.hidden, cfg.hidden), nn.LeakyReLU(0.2), nn.Linear(cfg.hidden, cfg.z_mov))
+        self.out = nn.Sequential(
+            nn.Linear(cfg.hidden, cfg.hidden), nn.LeakyReLU(0.2), nn.Linear(cfg.hidden, cfg.z_mov)
+        )
 
     def forward(self, z_dan: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         n = a.shape[1]
@@ -104,8 +108,11 @@ class E_std(nn.Module):
     def __init__(self, cfg: MMGANConfig):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Linear(cfg.style_dim + cfg.noise, cfg.hidden), nn.LeakyReLU(0.2),
-            nn.Linear(cfg.hidden, cfg.hidden), nn.LeakyReLU(0.2), nn.Linear(cfg.hidden, cfg.z_dan),
+            nn.Linear(cfg.style_dim + cfg.noise, cfg.hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(cfg.hidden, cfg.hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(cfg.hidden, cfg.z_dan),
         )
 
     def forward(self, s: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
@@ -119,8 +126,11 @@ class D_mov(nn.Module):
         super().__init__()
         self.audio = AudioUnitEncoder(cfg)  # its own, so the generator cannot shape what D hears
         self.net = nn.Sequential(
-            nn.Linear(cfg.units * (cfg.z_mov + cfg.audio_dim), cfg.hidden), nn.LeakyReLU(0.2),
-            nn.Linear(cfg.hidden, cfg.hidden), nn.LeakyReLU(0.2), nn.Linear(cfg.hidden, 1),
+            nn.Linear(cfg.units * (cfg.z_mov + cfg.audio_dim), cfg.hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(cfg.hidden, cfg.hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(cfg.hidden, 1),
         )
 
     def forward(self, z_movs: torch.Tensor, music: torch.Tensor) -> torch.Tensor:
@@ -134,7 +144,9 @@ class D_dan(nn.Module):
     def __init__(self, cfg: MMGANConfig):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Linear(cfg.z_dan, cfg.hidden), nn.LeakyReLU(0.2), nn.Linear(cfg.hidden, 1),
+            nn.Linear(cfg.z_dan, cfg.hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(cfg.hidden, 1),
         )
 
     def forward(self, z_dan: torch.Tensor) -> torch.Tensor:
@@ -146,7 +158,9 @@ class E_sty(nn.Module):
 
     def __init__(self, cfg: MMGANConfig):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(cfg.z_dan, cfg.hidden), nn.LeakyReLU(0.2), nn.Linear(cfg.hidden, cfg.style_dim))
+        self.net = nn.Sequential(
+            nn.Linear(cfg.z_dan, cfg.hidden), nn.LeakyReLU(0.2), nn.Linear(cfg.hidden, cfg.style_dim)
+        )
 
     def forward(self, z_dan: torch.Tensor) -> torch.Tensor:
         return torch.softmax(self.net(z_dan), dim=-1)
@@ -207,8 +221,11 @@ class MMGAN(nn.Module):
             "kl_d": kl_normal(mu, logvar),  # eq. 4
         }
         out["total"] = (
-            out["recon_m"] + cfg.l_s * out["recon_s"] + cfg.l_adv_m * out["adv_m"]
-            + cfg.l_adv_d * out["adv_d"] + cfg.l_kl_d * out["kl_d"]
+            out["recon_m"]
+            + cfg.l_s * out["recon_s"]
+            + cfg.l_adv_m * out["adv_m"]
+            + cfg.l_adv_d * out["adv_d"]
+            + cfg.l_kl_d * out["kl_d"]
         )
         return out, {"fake": fake.detach(), "z_dan": z_dan.detach(), "z_dan_s": z_dan_s.detach()}
 

@@ -37,9 +37,13 @@ class StyleClassifier(nn.Module):
         self.cfg = cfg
         h = cfg.hidden
         self.conv = nn.Sequential(
-            nn.Conv1d(cfg.music_dim, h, 5, padding=2), nn.LeakyReLU(0.2), nn.Dropout(cfg.dropout),
-            nn.Conv1d(h, h, 5, padding=4, dilation=2), nn.LeakyReLU(0.2),
-            nn.Conv1d(h, h, 5, padding=8, dilation=4), nn.LeakyReLU(0.2),
+            nn.Conv1d(cfg.music_dim, h, 5, padding=2),
+            nn.LeakyReLU(0.2),
+            nn.Dropout(cfg.dropout),
+            nn.Conv1d(h, h, 5, padding=4, dilation=2),
+            nn.LeakyReLU(0.2),
+            nn.Conv1d(h, h, 5, padding=8, dilation=4),
+            nn.LeakyReLU(0.2),
         )
         self.head = nn.Sequential(nn.Dropout(cfg.dropout), nn.Linear(2 * h, len(cfg.styles)))
         self.register_buffer("music_mean", torch.zeros(cfg.music_dim))

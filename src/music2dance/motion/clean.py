@@ -229,7 +229,18 @@ def floor_level(
         raise ValueError("floor_level needs fps with window_s")
     size = max(1, min(len(low), int(round(window_s * fps))))
     level = percentile_filter(low, percentile, size=size, mode="nearest")
-    return uniform_filter1d(level, size=size, mode="nearest")
+    # A low percentile over a window lags a drifting floor by half a window; instead average the foot
+    # heights of frames in contact (within 10, then 5, then 3 cm of the current level), which is
+    # centred. Odd (point) reflection at the ends keeps a linear drift linear there.
+    pad = min(size, len(low) - 1)
+    for tol in (0.10, 0.05, 0.03):
+        contact = (low < level + tol).astype(np.float64)
+        num = np.pad(low * contact, pad, mode="reflect", reflect_type="odd")
+        den = np.pad(contact, pad, mode="reflect")
+        num = uniform_filter1d(num, size, mode="nearest")[pad : pad + len(low)]
+        den = uniform_filter1d(den, size, mode="nearest")[pad : pad + len(low)]
+        level = np.where(den > 1e-6, num / np.maximum(den, 1e-6), level)
+    return level
 
 
 def put_on_floor(
@@ -360,8 +371,9 @@ def clean_motion(
             target = np.asarray(bone_lengths, dtype=np.float64)
         roots = [j for j, p in enumerate(parents) if p < 0]
         scale = float(target.sum() / current.sum()) if current.sum() > 0 else 1.0
-        x = x.copy()
-        x[:, roots] *= scale
+        # Move the whole body with its root (not the root alone): bone directions are read from the
+        # joints' relative positions, which must stay as they were.
+        x = x + (scale - 1.0) * x[:, roots[:1]]
         x = normalize_bone_lengths(x, parents, target)
 
     floor_shift = floor_drift = 0.0

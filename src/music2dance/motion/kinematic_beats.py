@@ -25,7 +25,8 @@ class KinematicBeatParams:
     min_peak_speed: metres per second; the preceding peak must be at least this fast (ignores jitter
         while standing still).
     min_angle_deg: a direction beat is a local maximum of the speed-weighted mean turning angle of at
-        least this many degrees between the velocities one frame before and one frame after (None: off).
+        least this many degrees between the velocities one frame before and one frame after, while the
+        speed within `lookback_s` reaches `min_peak_speed` (None: off).
     min_spacing_s: beats closer than this (seconds) are merged, keeping the stronger.
     """
 
@@ -49,8 +50,9 @@ class KinematicBeatParams:
         return [names.index(j) for j in self.joints]
 
 
-def _velocities(joints: np.ndarray, fps: float, params: KinematicBeatParams,
-                joint_names: tuple[str, ...]) -> np.ndarray:
+def _velocities(
+    joints: np.ndarray, fps: float, params: KinematicBeatParams, joint_names: tuple[str, ...]
+) -> np.ndarray:
     """(T, K, 3) joint velocities in m/s (central differences of smoothed positions) of the chosen joints."""
     from scipy.ndimage import gaussian_filter1d
 
@@ -67,8 +69,13 @@ def _velocities(joints: np.ndarray, fps: float, params: KinematicBeatParams,
     return np.gradient(p, axis=0) * fps
 
 
-def motion_magnitude(joints: np.ndarray, fps: float, params: KinematicBeatParams | None = None, *,
-                     joint_names: tuple[str, ...] = CANONICAL_JOINTS) -> np.ndarray:
+def motion_magnitude(
+    joints: np.ndarray,
+    fps: float,
+    params: KinematicBeatParams | None = None,
+    *,
+    joint_names: tuple[str, ...] = CANONICAL_JOINTS,
+) -> np.ndarray:
     """Mean joint speed per frame, the curve whose sudden drops are kinematic beats.
 
     joints: (T, J, 3) positions in metres; fps: frames per second; params: joint choice, root-relative
@@ -80,8 +87,13 @@ def motion_magnitude(joints: np.ndarray, fps: float, params: KinematicBeatParams
     return np.linalg.norm(v, axis=2).mean(axis=1)
 
 
-def turning_angle(joints: np.ndarray, fps: float, params: KinematicBeatParams | None = None, *,
-                  joint_names: tuple[str, ...] = CANONICAL_JOINTS) -> np.ndarray:
+def turning_angle(
+    joints: np.ndarray,
+    fps: float,
+    params: KinematicBeatParams | None = None,
+    *,
+    joint_names: tuple[str, ...] = CANONICAL_JOINTS,
+) -> np.ndarray:
     """Speed-weighted mean angle between each joint's velocity one frame before and one frame after.
 
     Returns (T,) degrees in [0, 180]; 0 at the first and last frame. Slow joints weigh little, so the
@@ -120,15 +132,21 @@ def _suppress(frames: np.ndarray, strength: np.ndarray, min_gap: int) -> np.ndar
     return np.array(sorted(kept), dtype=int)
 
 
-def kinematic_beats(joints: np.ndarray, fps: float, params: KinematicBeatParams | None = None, *,
-                    joint_names: tuple[str, ...] = CANONICAL_JOINTS) -> np.ndarray:
+def kinematic_beats(
+    joints: np.ndarray,
+    fps: float,
+    params: KinematicBeatParams | None = None,
+    *,
+    joint_names: tuple[str, ...] = CANONICAL_JOINTS,
+) -> np.ndarray:
     """Frames where the dance decelerates suddenly or turns sharply (Lee et al. 2019, section 3.1).
 
     joints: (T, J, 3) positions in metres, no NaN; fps: frames per second; params: `KinematicBeatParams`
     (None: the measured defaults); joint_names: names of the J joints (canonical by default).
     A deceleration beat is a local minimum of `motion_magnitude` at most (1 - min_drop) times the highest
     speed in the `lookback_s` before it, that peak being at least `min_peak_speed`. A direction beat is a
-    local maximum of `turning_angle` of at least `min_angle_deg` (when set). Beats closer than
+    local maximum of `turning_angle` of at least `min_angle_deg` (when set) with a speed of at least
+    `min_peak_speed` within `lookback_s` either side. Beats closer than
     `min_spacing_s` are merged, keeping the deeper drop / sharper turn.
     Returns (B,) int64 sorted frame indices.
     """
@@ -145,7 +163,9 @@ def kinematic_beats(joints: np.ndarray, fps: float, params: KinematicBeatParams 
     if params.min_angle_deg is not None and T >= 3:
         ang = turning_angle(joints, fps, params, joint_names=joint_names)
         for t in _local_minima(-ang):  # local maxima of the angle
-            if ang[t] >= params.min_angle_deg:
+            # a turn only counts while something moves: the noisy direction of a still body is no beat
+            moving = mag[max(0, t - look) : t + look + 1].max() >= params.min_peak_speed
+            if ang[t] >= params.min_angle_deg and moving:
                 cand.append(t)
                 strength.append(ang[t] / 180.0)
     frames = np.asarray(cand, dtype=int)
@@ -177,9 +197,16 @@ def hit_rate(kin_times: np.ndarray, music_times: np.ndarray, tol_s: float) -> fl
     return float(_hits(kin, music, tol_s).mean())
 
 
-def hit_rate_vs_chance(kin_times: np.ndarray, music_times: np.ndarray, tol_s: float, n_shifts: int = 200,
-                       max_shift_s: float = 2.0, rng: np.random.Generator | int | None = None, *,
-                       span: tuple[float, float] | None = None) -> dict:
+def hit_rate_vs_chance(
+    kin_times: np.ndarray,
+    music_times: np.ndarray,
+    tol_s: float,
+    n_shifts: int = 200,
+    max_shift_s: float = 2.0,
+    rng: np.random.Generator | int | None = None,
+    *,
+    span: tuple[float, float] | None = None,
+) -> dict:
     """Hit rate at the given alignment against the same dance shifted in time at random (chance level).
 
     kin_times, music_times: seconds, same clock; tol_s: hit tolerance in seconds; n_shifts: random shifts;
@@ -192,8 +219,14 @@ def hit_rate_vs_chance(kin_times: np.ndarray, music_times: np.ndarray, tol_s: fl
     kin = np.sort(np.asarray(kin_times, dtype=np.float64).ravel())
     music = np.sort(np.asarray(music_times, dtype=np.float64).ravel())
     rng = np.random.default_rng(rng)
-    out = {"hit": hit_rate(kin, music, tol_s), "chance_mean": float("nan"), "chance_std": float("nan"),
-           "z": float("nan"), "n_kin": int(kin.size), "n_music": int(music.size)}
+    out = {
+        "hit": hit_rate(kin, music, tol_s),
+        "chance_mean": float("nan"),
+        "chance_std": float("nan"),
+        "z": float("nan"),
+        "n_kin": int(kin.size),
+        "n_music": int(music.size),
+    }
     if kin.size == 0 or music.size < 2 or n_shifts < 1:
         return out
     if span is None:

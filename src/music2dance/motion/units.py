@@ -8,7 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def unit_starts(kin_beats: np.ndarray, n_frames: int, unit_frames: int = 32, *, min_gap: int = 4) -> np.ndarray:
+def unit_starts(
+    kin_beats: np.ndarray, n_frames: int, unit_frames: int = 32, *, min_gap: int = 4
+) -> np.ndarray:
     """Start frames of the units of one dance.
 
     kin_beats: (B,) int, kinematic beat frame indices (sorted).
@@ -80,5 +82,6 @@ def canonicalize_units(units: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
 
 def place_units(canon: np.ndarray, yaw: np.ndarray, offset: np.ndarray) -> np.ndarray:
     """Inverse of `canonicalize_units`: canonical (N, L, J, 3) -> world, turned by yaw (N,) and moved by offset (N, 3)."""
-    return (_rot_y(np.asarray(canon), np.asarray(yaw)[:, None]) + np.asarray(offset)[:, None, None]).astype(np.float32)
-
+    return (_rot_y(np.asarray(canon), np.asarray(yaw)[:, None]) + np.asarray(offset)[:, None, None]).astype(
+        np.float32
+    )

@@ -38,7 +38,8 @@ def _read_dance(dance: str | os.PathLike, song: Path):
         seq = read_tang_sequence(path)
         same = seq.audio_path.exists() and song.exists() and seq.audio_path.resolve() == song.resolve()
         if same:
-            return seq.motion, float(seq.audio_offset_s), f"song aligned with the take: {seq.audio_offset_s:.2f} s"
+            offset = float(seq.audio_offset_s)
+            return seq.motion, offset, f"song aligned with the take: {offset:.2f} s"
         return seq.motion, 0.0, "song is not this take's own audio.mp3, so no offset is applied"
     from ..io.load import load_dance
 
@@ -57,8 +58,16 @@ def _beat_params_for(names: tuple[str, ...]):
     return p
 
 
-def run_beats(song: str | os.PathLike, dance: str | os.PathLike | None, out: str | os.PathLike, *,
-              tolerance_frames: int = 2, n_shifts: int = 200, seed: int = 0, quiet: bool = False) -> dict:
+def run_beats(
+    song: str | os.PathLike,
+    dance: str | os.PathLike | None,
+    out: str | os.PathLike,
+    *,
+    tolerance_frames: int = 2,
+    n_shifts: int = 200,
+    seed: int = 0,
+    quiet: bool = False,
+) -> dict:
     """Plot music beats (onset envelope) over a dance's kinematic beats (motion magnitude) and count hits.
 
     song: audio file; dance: Tang folder, .bvh, dance .npz or keypoint file (None: music only);
@@ -75,7 +84,9 @@ def run_beats(song: str | os.PathLike, dance: str | os.PathLike | None, out: str
 
     song, out = Path(song), Path(out)
     if out.suffix.lower() not in PLOT_TYPES:
-        raise input_error(out, f"plot type {out.suffix or '(none)'!r} not supported; use {', '.join(PLOT_TYPES)}")
+        raise input_error(
+            out, f"plot type {out.suffix or '(none)'!r} not supported; use {', '.join(PLOT_TYPES)}"
+        )
     if tolerance_frames < 0:
         raise input_error(out, f"--tolerance-frames must be >= 0, got {tolerance_frames}")
     motion, offset, note = (None, 0.0, "") if dance is None else _read_dance(dance, song)
@@ -96,26 +107,43 @@ def run_beats(song: str | os.PathLike, dance: str | os.PathLike | None, out: str
         mag = motion_magnitude(joints, motion.fps, params, joint_names=motion.joint_names)
         kin_s = kin / motion.fps
         tol = tolerance_frames / motion.fps
-        r = hit_rate_vs_chance(kin_s, beats, tol, n_shifts=n_shifts, max_shift_s=2.0, rng=seed,
-                               span=(0.0, motion.duration))
+        r = hit_rate_vs_chance(
+            kin_s, beats, tol, n_shifts=n_shifts, max_shift_s=2.0, rng=seed, span=(0.0, motion.duration)
+        )
         hits = int(round(r["hit"] * len(kin))) if len(kin) else 0
-        result.update(n_kin_beats=int(len(kin)), hits=hits, hit=r["hit"], chance_mean=r["chance_mean"],
-                      chance_std=r["chance_std"], z=r["z"], tolerance_s=tol)
+        result.update(
+            n_kin_beats=int(len(kin)),
+            hits=hits,
+            hit=r["hit"],
+            chance_mean=r["chance_mean"],
+            chance_std=r["chance_std"],
+            z=r["z"],
+            tolerance_s=tol,
+        )
         name = Path(dance).name
         if note:
             lines.append(f"{name}: {note}")
         lines.append(f"{name}: {len(kin)} kinematic beats in {motion.duration:.1f} s at {motion.fps:g} fps")
         if len(kin) and len(beats) > 1:
             lines.append(
-                f"{hits} of {len(kin)} kinematic beats ({100 * r['hit']:.0f}%) fall within +-{tolerance_frames} "
-                f"frames ({1000 * tol:.0f} ms) of a music beat; at chance (the dance shifted at random by up "
-                f"to 2 s, {n_shifts} times) {100 * r['chance_mean']:.0f}% +- {100 * r['chance_std']:.0f}%"
-                + (f" (z = {r['z']:+.1f})" if np.isfinite(r["z"]) else ""))
+                f"{hits} of {len(kin)} kinematic beats ({100 * r['hit']:.0f}%) fall within "
+                f"+-{tolerance_frames} frames ({1000 * tol:.0f} ms) of a music beat; at chance (the dance "
+                f"shifted at random by up to 2 s, {n_shifts} times) {100 * r['chance_mean']:.0f}% "
+                f"+- {100 * r['chance_std']:.0f}%" + (f" (z = {r['z']:+.1f})" if np.isfinite(r["z"]) else "")
+            )
         else:
             lines.append("no hit rate: too few kinematic or music beats")
 
-    _plot(out, env, env_fps, beats, None if motion is None else (mag, motion.fps, kin), song.name,
-          None if dance is None else Path(dance).name, tempo)
+    _plot(
+        out,
+        env,
+        env_fps,
+        beats,
+        None if motion is None else (mag, motion.fps, kin),
+        song.name,
+        None if dance is None else Path(dance).name,
+        tempo,
+    )
     lines.append(f"wrote {out}")
     result["output"] = str(out)
     if not quiet:
@@ -123,8 +151,16 @@ def run_beats(song: str | os.PathLike, dance: str | os.PathLike | None, out: str
     return result
 
 
-def _plot(out: Path, env: np.ndarray, env_fps: float, beats: np.ndarray, dance_part, song_name: str,
-          dance_name: str | None, tempo: float) -> None:
+def _plot(
+    out: Path,
+    env: np.ndarray,
+    env_fps: float,
+    beats: np.ndarray,
+    dance_part,
+    song_name: str,
+    dance_name: str | None,
+    tempo: float,
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -97,7 +97,7 @@ def _load(dance: str | os.PathLike) -> Motion:
     try:
         from ..io.load import load_dance
     except ImportError:
-        raise input_error(path, "not a dance npz (expected the .npz written by `music2dance generate`)") from None
+        raise input_error(path, "not a dance npz (the .npz written by `music2dance generate`)") from None
     return load_dance(path)
 
 
@@ -117,5 +117,12 @@ def run_render(
     motion = _load(dance)
     if song is not None and ext not in (".mp4", ".html") and not quiet:
         log.info("%s output has no audio; the song is not used", ext)
-    return write_dance(motion, out, audio_path=song, fps=fps, quiet=quiet,
-                       model=str(motion.meta.get("model", "")), seed=int(motion.meta.get("seed", -1)))
+    return write_dance(
+        motion,
+        out,
+        audio_path=song,
+        fps=fps,
+        quiet=quiet,
+        model=str(motion.meta.get("model", "")),
+        seed=int(motion.meta.get("seed", -1)),
+    )

@@ -208,8 +208,18 @@ class FigureRenderer:
     joints: (N, J, 3) metres, already at the output frame rate; the camera follows `follow_track`.
     """
 
-    def __init__(self, joints: np.ndarray, fps: float, joint_names, parents, *, width: int = 640,
-                 height: int = 480, camera: FollowCamera | None = None, supersample: int = 2):
+    def __init__(
+        self,
+        joints: np.ndarray,
+        fps: float,
+        joint_names,
+        parents,
+        *,
+        width: int = 640,
+        height: int = 480,
+        camera: FollowCamera | None = None,
+        supersample: int = 2,
+    ):
         self.joints = np.asarray(joints, dtype=np.float64)
         self.camera = camera or FollowCamera(width=width, height=height)
         self.camera.width, self.camera.height = int(width), int(height)
@@ -282,9 +292,15 @@ def demo_motion(seconds: float = 4.0, fps: float = 15.0, seed: int = 0):
     idx = {n: i for i, n in enumerate(CANONICAL_JOINTS)}
     # Rest offsets from the parent (metres), standing, arms slightly down, facing +z.
     rest = {
-        "spine": (0, 0.22, 0), "neck": (0, 0.30, 0), "head": (0, 0.20, 0.02),
-        "left_shoulder": (0.18, 0.0, 0), "left_elbow": (0.05, -0.27, 0), "left_wrist": (0.02, -0.25, 0.02),
-        "left_hip": (0.10, 0.0, 0), "left_knee": (0, -0.43, 0.01), "left_ankle": (0, -0.42, -0.02),
+        "spine": (0, 0.22, 0),
+        "neck": (0, 0.30, 0),
+        "head": (0, 0.20, 0.02),
+        "left_shoulder": (0.18, 0.0, 0),
+        "left_elbow": (0.05, -0.27, 0),
+        "left_wrist": (0.02, -0.25, 0.02),
+        "left_hip": (0.10, 0.0, 0),
+        "left_knee": (0, -0.43, 0.01),
+        "left_ankle": (0, -0.42, -0.02),
         "left_foot": (0, -0.06, 0.14),
     }
     for n in list(rest):
@@ -310,8 +326,9 @@ def demo_motion(seconds: float = 4.0, fps: float = 15.0, seed: int = 0):
     world_rot: list = [None] * len(CANONICAL_JOINTS)
     pos = np.zeros((n, len(CANONICAL_JOINTS), 3))
     bounce = 0.03 * np.cos(beat)
-    pos[:, 0] = np.stack([0.5 * np.sin(2 * np.pi * t / 8), 0.93 - bounce - 0.05,
-                          0.4 * np.sin(2 * np.pi * t / 5)], axis=1)
+    pos[:, 0] = np.stack(
+        [0.5 * np.sin(2 * np.pi * t / 8), 0.93 - bounce - 0.05, 0.4 * np.sin(2 * np.pi * t / 5)], axis=1
+    )
     for j, name in enumerate(CANONICAL_JOINTS):
         p = CANONICAL_PARENTS[j]
         r = Rotation.from_rotvec(local[name])
@@ -320,5 +337,6 @@ def demo_motion(seconds: float = 4.0, fps: float = 15.0, seed: int = 0):
             continue
         pos[:, j] = pos[:, p] + world_rot[p].apply(np.asarray(rest[name], dtype=np.float64))
         world_rot[j] = world_rot[p] * r
-    pos[..., 1] -= pos[:, [idx["left_foot"], idx["right_foot"], idx["left_ankle"], idx["right_ankle"]], 1].min()
+    feet = [idx["left_foot"], idx["right_foot"], idx["left_ankle"], idx["right_ankle"]]
+    pos[..., 1] -= pos[:, feet, 1].min()
     return Motion(joints=pos.astype(np.float32), fps=float(fps), meta={"model": "demo"})

@@ -21,17 +21,37 @@ from ..io.skeleton import Motion
 log = logging.getLogger(__name__)
 
 
-def encode_audio_mp3(audio_path, *, offset_s: float = 0.0, duration_s: float | None = None,
-                     bitrate: str = "96k") -> bytes:
+def encode_audio_mp3(
+    audio_path, *, offset_s: float = 0.0, duration_s: float | None = None, bitrate: str = "96k"
+) -> bytes:
     """The song cut to [offset_s, offset_s + duration_s) as mp3 bytes (ffmpeg's libmp3lame)."""
     import imageio_ffmpeg
 
-    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin",
-           "-ss", f"{max(offset_s, 0.0):.6f}"]
+    cmd = [
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-nostdin",
+        "-ss",
+        f"{max(offset_s, 0.0):.6f}",
+    ]
     if duration_s is not None:
         cmd += ["-t", f"{duration_s:.6f}"]
-    cmd += ["-i", str(audio_path), "-vn", "-map", "0:a:0", "-c:a", "libmp3lame", "-b:a", bitrate,
-            "-f", "mp3", "pipe:1"]
+    cmd += [
+        "-i",
+        str(audio_path),
+        "-vn",
+        "-map",
+        "0:a:0",
+        "-c:a",
+        "libmp3lame",
+        "-b:a",
+        bitrate,
+        "-f",
+        "mp3",
+        "pipe:1",
+    ]
     proc = subprocess.run(cmd, capture_output=True)
     if proc.returncode != 0 or not proc.stdout:
         lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
@@ -90,8 +110,11 @@ def write_html(
             raise input_error(p, "song not found")
         offset = float(motion.meta.get("audio_offset_s", 0.0) or 0.0)
         mp3 = encode_audio_mp3(p, offset_s=offset, duration_s=motion.duration)
-        audio_tag = ('<audio id="audio" preload="auto" src="data:audio/mpeg;base64,'
-                     + base64.b64encode(mp3).decode("ascii") + '"></audio>')
+        audio_tag = (
+            '<audio id="audio" preload="auto" src="data:audio/mpeg;base64,'
+            + base64.b64encode(mp3).decode("ascii")
+            + '"></audio>'
+        )
         song_name = p.stem
     data["song"] = song_name
     title = title or ("music2dance" + (f" \u2013 {song_name}" if song_name else ""))
@@ -99,12 +122,16 @@ def write_html(
     blob = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
     from html import escape
 
-    page = (_TEMPLATE.replace("@TITLE@", escape(title)).replace("@AUDIO@", audio_tag)
-            .replace("@DATA@", blob))
+    page = _TEMPLATE.replace("@TITLE@", escape(title)).replace("@AUDIO@", audio_tag).replace("@DATA@", blob)
     write_text_atomic(out, page)
     if not quiet:
-        log.info("wrote %s (%d frames at %g fps%s)", out, motion.num_frames, motion.fps,
-                 ", with the song" if audio_tag else ", no song")
+        log.info(
+            "wrote %s (%d frames at %g fps%s)",
+            out,
+            motion.num_frames,
+            motion.fps,
+            ", with the song" if audio_tag else ", no song",
+        )
     return out
 
 
@@ -207,13 +234,17 @@ document.addEventListener("keydown", e => {
   if (e.code === "Space" && e.target.tagName !== "INPUT") { e.preventDefault(); btn.click(); }
 });
 
-function fmt(t) { const s = Math.floor(t); return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0"); }
+function fmt(t) {
+  const s = Math.floor(t);
+  return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+}
 
 const pose = new Float64Array(J * 3), target = new Float64Array(3);
 let drawn = 0;
 function draw() {
   const dpr = window.devicePixelRatio || 1;
-  const W = Math.max(1, Math.round(canvas.clientWidth * dpr)), H = Math.max(1, Math.round(canvas.clientHeight * dpr));
+  const W = Math.max(1, Math.round(canvas.clientWidth * dpr));
+  const H = Math.max(1, Math.round(canvas.clientHeight * dpr));
   if (canvas.width !== W || canvas.height !== H) { canvas.width = W; canvas.height = H; }
   const t = time();
   // Interpolate between stored frames so the picture is smooth at any display rate.
@@ -228,7 +259,7 @@ function draw() {
   const rl = Math.hypot(right[0], right[2]) || 1; right = [right[0] / rl, 0, right[2] / rl];
   const up = [right[1] * fwd[2] - right[2] * fwd[1], right[2] * fwd[0] - right[0] * fwd[2],
               right[0] * fwd[1] - right[1] * fwd[0]];
-  const eye = [target[0] + back[0] * cam.dist, target[1] + back[1] * cam.dist, target[2] + back[2] * cam.dist];
+  const eye = [0, 1, 2].map(k => target[k] + back[k] * cam.dist);
   const F = 0.5 * H / Math.tan(cam.fov / 2), NEAR = 0.1;
   function toCam(x, y, z) {
     const dx = x - eye[0], dy = y - eye[1], dz = z - eye[2];
@@ -240,17 +271,21 @@ function draw() {
   ctx.fillStyle = "#181a20"; ctx.fillRect(0, 0, W, H);
   ctx.lineCap = "round";
   // Floor grid on y = 0, snapped to 0.5 m so the lines stay put while the camera follows.
-  const STEP = 0.5, HALF = 5, gx = Math.round(target[0] / STEP) * STEP, gz = Math.round(target[2] / STEP) * STEP;
+  const STEP = 0.5, HALF = 5;
+  const gx = Math.round(target[0] / STEP) * STEP, gz = Math.round(target[2] / STEP) * STEP;
   ctx.lineWidth = Math.max(1, dpr);
   for (let k = -HALF; k <= HALF + 1e-9; k += STEP) {
-    for (const s of [[[gx + k, 0, gz - HALF], [gx + k, 0, gz + HALF]], [[gx - HALF, 0, gz + k], [gx + HALF, 0, gz + k]]]) {
+    const lines = [[[gx + k, 0, gz - HALF], [gx + k, 0, gz + HALF]],
+                   [[gx - HALF, 0, gz + k], [gx + HALF, 0, gz + k]]];
+    for (const s of lines) {
       let a = toCam(...s[0]), b = toCam(...s[1]);
       const near = NEAR + 0.2;
       if (a[2] < near && b[2] < near) continue;
       if (a[2] < near) { const u = (near - a[2]) / (b[2] - a[2]); a = a.map((v, i) => v + (b[i] - v) * u); }
       if (b[2] < near) { const u = (near - b[2]) / (a[2] - b[2]); b = b.map((v, i) => v + (a[i] - v) * u); }
       const pa = proj(a), pb = proj(b), d = (a[2] + b[2]) / 2;
-      ctx.strokeStyle = "rgba(150,158,180," + Math.max(0.12, Math.min(0.55, 0.75 - d * 0.06)).toFixed(3) + ")";
+      const alpha = Math.max(0.12, Math.min(0.55, 0.75 - d * 0.06));
+      ctx.strokeStyle = "rgba(150,158,180," + alpha.toFixed(3) + ")";
       ctx.beginPath(); ctx.moveTo(pa[0], pa[1]); ctx.lineTo(pb[0], pb[1]); ctx.stroke();
     }
   }

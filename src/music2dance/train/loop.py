@@ -679,7 +679,7 @@ def _train(
             ctx.step = step
             batch = _to_device(task.train_batch(step, generator), device)
             losses = task.train_step(step, batch, modules, ctx)
-            losses = {k: float(v) for k, v in losses.items()}
+            losses = {k: float(v.detach() if isinstance(v, torch.Tensor) else v) for k, v in losses.items()}
             bad = [k for k, v in losses.items() if not math.isfinite(v)]
             if bad:
                 raise FloatingPointError(

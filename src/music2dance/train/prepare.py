@@ -22,7 +22,7 @@ from ..io.atomic import atomic_path, write_text_atomic
 
 log = logging.getLogger(__name__)
 
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 MODEL_FPS = 15.0
 UNIT_FRAMES = 32
 AUDIO_SR = 22050
@@ -109,8 +109,9 @@ def find_sources(root: str | os.PathLike) -> list[Source]:
             continue
         out.append(Source(dance.stem, styles.get(dance.stem, "unknown"), dance, audio, "file"))
     if not out:
-        raise input_error(root, "no music-dance pairs found (expected Tang 2018 folders or <name>.bvh + "
-                                "<name>.mp3 pairs)")
+        raise input_error(
+            root, "no music-dance pairs found (expected Tang 2018 folders or <name>.bvh + <name>.mp3 pairs)"
+        )
     return out
 
 
@@ -153,8 +154,14 @@ def prepare_one(src: Source, split: str, out_dir: Path, rec: dict, force: bool =
     target = out_dir / "sequences" / f"{src.name}.npz"
     src_hash = _hash_files([src.dance, src.audio] if src.kind == "file" else [src.dance])
     rec_hash = _hash_json(rec)
-    entry = {"name": src.name, "style": src.style, "split": split, "file": f"sequences/{src.name}.npz",
-             "source_hash": src_hash, "recipe_hash": rec_hash}
+    entry = {
+        "name": src.name,
+        "style": src.style,
+        "split": split,
+        "file": f"sequences/{src.name}.npz",
+        "source_hash": src_hash,
+        "recipe_hash": rec_hash,
+    }
     if target.exists() and not force:
         try:
             with np.load(target, allow_pickle=False) as z:
@@ -166,8 +173,12 @@ def prepare_one(src: Source, split: str, out_dir: Path, rec: dict, force: bool =
             pass  # unreadable or old cache: rebuild
 
     motion, audio_path, offset = _load_source(src)
-    cleaned, report = clean_motion(motion, fps_out=rec["fps"], smooth_hz=rec["cleaning"]["smooth_hz"],
-                                   bone_lengths=rec["cleaning"]["bone_lengths"])
+    cleaned, report = clean_motion(
+        motion,
+        fps_out=rec["fps"],
+        smooth_hz=rec["cleaning"]["smooth_hz"],
+        bone_lengths=rec["cleaning"]["bone_lengths"],
+    )
     joints = cleaned.joints
     T = len(joints)
     offset = offset + rec["audio_shift_s"]
@@ -180,16 +191,29 @@ def prepare_one(src: Source, split: str, out_dir: Path, rec: dict, force: bool =
     feats = feats[:T]
     beats = beats[beats < T / rec["fps"]]
     kin = kinematic_beats(joints, rec["fps"])
-    entry.update({
-        "frames": T, "audio_path": str(Path(audio_path).resolve()), "audio_offset_s": float(offset),
-        "seconds": T / rec["fps"], "n_music_beats": int(len(beats)), "n_kin_beats": int(len(kin)),
-        "cleaning": _report_dict(report),
-    })
+    entry.update(
+        {
+            "frames": T,
+            "audio_path": str(Path(audio_path).resolve()),
+            "audio_offset_s": float(offset),
+            "seconds": T / rec["fps"],
+            "n_music_beats": int(len(beats)),
+            "n_kin_beats": int(len(kin)),
+            "cleaning": _report_dict(report),
+        }
+    )
     with atomic_path(target, suffix=".npz") as tmp:
-        np.savez(tmp, joints=joints.astype(np.float32), music=feats.astype(np.float32),
-                 music_beats=beats.astype(np.float32), kin_beats=kin.astype(np.int64),
-                 style=np.array(src.style), source_hash=np.array(src_hash), recipe_hash=np.array(rec_hash),
-                 entry=np.array(json.dumps(entry)))
+        np.savez(
+            tmp,
+            joints=joints.astype(np.float32),
+            music=feats.astype(np.float32),
+            music_beats=beats.astype(np.float32),
+            kin_beats=kin.astype(np.int64),
+            style=np.array(src.style),
+            source_hash=np.array(src_hash),
+            recipe_hash=np.array(rec_hash),
+            entry=np.array(json.dumps(entry)),
+        )
     entry["cached"] = False
     return entry
 
@@ -233,8 +257,14 @@ def build_units(out_dir: Path, entries: list[dict], unit_frames: int) -> dict:
     return {s: int((arrays["split"] == s).sum()) for s in ("train", "test")}
 
 
-def prepare_dataset(data: str | os.PathLike, out: str | os.PathLike, *, workers: int = 0, force: bool = False,
-                    quiet: bool = False) -> Path:
+def prepare_dataset(
+    data: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    workers: int = 0,
+    force: bool = False,
+    quiet: bool = False,
+) -> Path:
     """Prepare every music-dance pair under `data` into `out` (see docs/ARCHITECTURE.md for the layout)."""
     import time
 
@@ -262,7 +292,9 @@ def prepare_dataset(data: str | os.PathLike, out: str | os.PathLike, *, workers:
         raise Music2DanceError(f"{len(errors)} sequence(s) failed; first: {errors[0]}")
     ordered = [entries[s.name] for s in sources]
     counts = build_units(out_dir, ordered, rec["unit_frames"])
-    data_hash = _hash_json({"recipe": _hash_json(rec), "sources": [(e["name"], e["source_hash"]) for e in ordered]})
+    data_hash = _hash_json(
+        {"recipe": _hash_json(rec), "sources": [(e["name"], e["source_hash"]) for e in ordered]}
+    )
     manifest = {
         "format": "music2dance-prepared-1",
         "recipe": rec,
@@ -279,9 +311,16 @@ def prepare_dataset(data: str | os.PathLike, out: str | os.PathLike, *, workers:
     }
     write_text_atomic(out_dir / "manifest.json", json.dumps(manifest, indent=1))
     built = sum(not e.get("cached") for e in entries.values())
-    log.info("prepared %s: %d sequences (%d rebuilt, %d cached), %d train / %d test units, %.1f s",
-             out_dir, len(ordered), built, len(ordered) - built, counts["train"], counts["test"],
-             manifest["seconds"])
+    log.info(
+        "prepared %s: %d sequences (%d rebuilt, %d cached), %d train / %d test units, %.1f s",
+        out_dir,
+        len(ordered),
+        built,
+        len(ordered) - built,
+        counts["train"],
+        counts["test"],
+        manifest["seconds"],
+    )
     return out_dir
 
 
@@ -289,7 +328,9 @@ def load_manifest(data: str | os.PathLike) -> dict:
     """Read `<data>/manifest.json`; a clear error if the folder was not written by `prepare`."""
     path = Path(data) / "manifest.json"
     if not path.exists():
-        raise input_error(data, "not a prepared data folder (no manifest.json); run `music2dance prepare` first")
+        raise input_error(
+            data, "not a prepared data folder (no manifest.json); run `music2dance prepare` first"
+        )
     return json.loads(path.read_text())
 
 

@@ -33,13 +33,19 @@ STAGES = ("style", "decomposition", "composition")
 # Default schedules per preset: steps and batch sizes chosen so that `train all` fits in the 60-minute
 # budget on a 2-core CPU (measured in MODEL.md).
 PRESET_TRAIN = {
-    "cpu": {"style": dict(steps=600, batch_size=64, lr=1e-3, val_every=200, ckpt_every=200),
-            "decomposition": dict(steps=2000, batch_size=64, lr=1e-3, val_every=500, ckpt_every=500),
-            "composition": dict(steps=2000, batch_size=64, lr=2e-4, val_every=500, ckpt_every=500)},
-    "paper": {"style": dict(steps=3000, batch_size=128, lr=1e-3),
-              "decomposition": dict(steps=60000, batch_size=256, lr=2e-4, val_every=2000, ckpt_every=2000),
-              "composition": dict(steps=30000, batch_size=256, lr=2e-4, val_every=2000, ckpt_every=2000)},
-    "tiny": {s: dict(steps=30, batch_size=8, lr=1e-3, val_every=15, ckpt_every=15, log_every=5) for s in STAGES},
+    "cpu": {
+        "style": dict(steps=600, batch_size=64, lr=1e-3, val_every=200, ckpt_every=200),
+        "decomposition": dict(steps=3000, batch_size=64, lr=1e-3, val_every=500, ckpt_every=500),
+        "composition": dict(steps=2000, batch_size=64, lr=2e-4, val_every=500, ckpt_every=500),
+    },
+    "paper": {
+        "style": dict(steps=3000, batch_size=128, lr=1e-3),
+        "decomposition": dict(steps=60000, batch_size=256, lr=2e-4, val_every=2000, ckpt_every=2000),
+        "composition": dict(steps=30000, batch_size=256, lr=2e-4, val_every=2000, ckpt_every=2000),
+    },
+    "tiny": {
+        s: dict(steps=30, batch_size=8, lr=1e-3, val_every=15, ckpt_every=15, log_every=5) for s in STAGES
+    },
 }
 
 
@@ -86,11 +92,12 @@ class StyleTask:
     def __init__(self, data, cfg: StyleConfig):
         man = load_manifest(data)
         self.cfg = cfg
+        self.cfg.styles = tuple(man["styles"])  # the classes are the data set's styles
         self.cfg.feature_idx = music_feature_idx(man["feature_names"])
         self.cfg.music_dim = len(self.cfg.feature_idx)
         self.train_data = _SequenceData(data, "train", self.cfg.feature_idx)
         self.test_data = _SequenceData(data, "test", self.cfg.feature_idx)
-        self.style_of = {s: i for i, s in enumerate(cfg.styles)}
+        self.style_of = {s: i for i, s in enumerate(self.cfg.styles)}
         self.labels = np.array([self.style_of[s["style"]] for s in self.train_data.seqs])
 
     def build(self):
@@ -239,8 +246,9 @@ class CompositionTask:
 
     name = "composition"
 
-    def __init__(self, data, cfg: MMGANConfig, decomposition: str | Path, style: str | Path,
-                 chain_stride: int = 3):
+    def __init__(
+        self, data, cfg: MMGANConfig, decomposition: str | Path, style: str | Path, chain_stride: int = 3
+    ):
         man = load_manifest(data)
         self.cfg = cfg
         self.du_vae, self.du_cfg = load_du_vae(decomposition)
@@ -281,8 +289,10 @@ class CompositionTask:
 
     def optimizers(self, modules):
         m = modules["mm_gan"]
-        return {"gen": torch.optim.Adam(m.generator_parameters(), lr=self.lr, betas=(0.5, 0.999)),
-                "disc": torch.optim.Adam(m.discriminator_parameters(), lr=self.lr, betas=(0.5, 0.999))}
+        return {
+            "gen": torch.optim.Adam(m.generator_parameters(), lr=self.lr, betas=(0.5, 0.999)),
+            "disc": torch.optim.Adam(m.discriminator_parameters(), lr=self.lr, betas=(0.5, 0.999)),
+        }
 
     def train_batch(self, step, g):
         idx = torch.randint(len(self.train["z"]), (self.batch_size,), generator=g)
@@ -307,9 +317,11 @@ class CompositionTask:
         fake = model.compose(s, music_n)
         # How far generated movement latents are from real ones, in units of the real latents' spread.
         spread = z.std(0).mean()
-        return {"recon_m": float(F.l1_loss(recon, z)),
-                "fake_mean_gap": float((fake.mean(0) - z.mean(0)).abs().mean() / spread),
-                "fake_std_ratio": float(fake.std(0).mean() / spread)}
+        return {
+            "recon_m": float(F.l1_loss(recon, z)),
+            "fake_mean_gap": float((fake.mean(0) - z.mean(0)).abs().mean() / spread),
+            "fake_std_ratio": float(fake.std(0).mean() / spread),
+        }
 
     def config_dict(self):
         return {"stage": "composition", "mm_gan": self.cfg.to_dict()}
@@ -390,8 +402,20 @@ def _model_config(cls, preset: str, overrides: dict):
     return base
 
 
-def run_stage(stage: str, *, data, out, config=None, resume=False, device="cpu", steps=None, preset="cpu",
-              decomposition=None, style=None, quiet=False) -> dict:
+def run_stage(
+    stage: str,
+    *,
+    data,
+    out,
+    config=None,
+    resume=False,
+    device="cpu",
+    steps=None,
+    preset="cpu",
+    decomposition=None,
+    style=None,
+    quiet=False,
+) -> dict:
     """Train one stage into `out` with the shared loop; returns its final metrics."""
     ov = _read_overrides(config)
     tc = {**PRESET_TRAIN[preset][stage], **ov.train, "device": device}
@@ -413,25 +437,64 @@ def run_stage(stage: str, *, data, out, config=None, resume=False, device="cpu",
     return train(task, train_cfg, out, resume=resume, quiet=quiet, extra_meta=meta)
 
 
-def run_training(stage: str, *, data, out, config=None, resume=False, device="cpu", steps=None, preset="cpu",
-                 decomposition=None, style=None, quiet=False) -> dict:
+def run_training(
+    stage: str,
+    *,
+    data,
+    out,
+    config=None,
+    resume=False,
+    device="cpu",
+    steps=None,
+    preset="cpu",
+    decomposition=None,
+    style=None,
+    quiet=False,
+) -> dict:
     """`music2dance train STAGE`; `all` trains style, decomposition and composition into out/<stage>."""
     if stage != "all":
-        return run_stage(stage, data=data, out=out, config=config, resume=resume, device=device, steps=steps,
-                         preset=preset, decomposition=decomposition, style=style, quiet=quiet)
+        return run_stage(
+            stage,
+            data=data,
+            out=out,
+            config=config,
+            resume=resume,
+            device=device,
+            steps=steps,
+            preset=preset,
+            decomposition=decomposition,
+            style=style,
+            quiet=quiet,
+        )
     out = Path(out)
     t0 = time.perf_counter()
     timings, metrics = {}, {}
     for st in STAGES:
         t = time.perf_counter()
-        metrics[st] = run_stage(st, data=data, out=out / st, config=None, resume=resume, device=device,
-                                steps=steps, preset=preset, decomposition=out / "decomposition",
-                                style=out / "style", quiet=quiet)
+        metrics[st] = run_stage(
+            st,
+            data=data,
+            out=out / st,
+            config=None,
+            resume=resume,
+            device=device,
+            steps=steps,
+            preset=preset,
+            decomposition=out / "decomposition",
+            style=out / "style",
+            quiet=quiet,
+        )
         timings[st] = round(time.perf_counter() - t, 1)
-    summary = {"format": "music2dance-model-1", "stages": list(STAGES), "train_seconds": timings,
-               "unit_energy": training_unit_energy(data),
-               "total_seconds": round(time.perf_counter() - t0, 1), "preset": preset,
-               "data_hash": load_manifest(data)["data_hash"], "metrics": metrics}
+    summary = {
+        "format": "music2dance-model-1",
+        "stages": list(STAGES),
+        "train_seconds": timings,
+        "unit_energy": training_unit_energy(data),
+        "total_seconds": round(time.perf_counter() - t0, 1),
+        "preset": preset,
+        "data_hash": load_manifest(data)["data_hash"],
+        "metrics": metrics,
+    }
     (out / "model.json").write_text(json.dumps(summary, indent=1, default=float))
     log.info("trained all stages in %.0f s: %s", summary["total_seconds"], timings)
     return summary
