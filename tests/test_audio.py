@@ -113,6 +113,10 @@ def test_annotated_sample_beats(shared_data):
     # given the annotated tempo, the tracker places every beat within 70 ms.
     ref_bpm = 60.0 / np.diff(ref).mean()
     _, beats = track_beats(y, sr, bpm=ref_bpm)
+    # Beats are scored inside the annotated span (+- half a period): the tracker also marks the next beat,
+    # at 2.79 s, which the excerpt cuts off 10 ms later and the annotation therefore lacks.
+    half = 30.0 / ref_bpm
+    beats = beats[(beats > ref[0] - half) & (beats < ref[-1] + half)]
     assert beat_f_measure(beats, ref, window=0.07) >= 0.9
 
 

@@ -9,33 +9,11 @@ import json
 
 import numpy as np
 import pytest
+from conftest import REST
 
 from music2dance.evaluate.report import REFERENCE_ROWS, run_evaluate
 
 FPS = 15.0
-
-REST = np.array(
-    [
-        [0.0, 0.95, 0.0],
-        [0.0, 1.15, 0.0],
-        [0.0, 1.45, 0.0],
-        [0.0, 1.65, 0.0],
-        [0.18, 1.45, 0.0],
-        [0.20, 1.17, 0.0],
-        [0.21, 0.92, 0.0],
-        [-0.18, 1.45, 0.0],
-        [-0.20, 1.17, 0.0],
-        [-0.21, 0.92, 0.0],
-        [0.09, 0.95, 0.0],
-        [0.10, 0.52, 0.0],
-        [0.10, 0.08, 0.0],
-        [0.10, 0.0, 0.15],
-        [-0.09, 0.95, 0.0],
-        [-0.10, 0.52, 0.0],
-        [-0.10, 0.08, 0.0],
-        [-0.10, 0.0, 0.15],
-    ]
-)
 
 
 def _dance(seconds: float, bpm: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import REST
 
 from music2dance.evaluate import features as F
 from music2dance.evaluate import metrics as M
@@ -14,30 +15,6 @@ from music2dance.evaluate.protocol import Protocol
 from music2dance.io.skeleton import FEET, NUM_JOINTS, joint_index
 
 FPS = 15.0
-
-# A rest pose (metres, y up, facing +z, left on +x) of the canonical skeleton.
-REST = np.array(
-    [
-        [0.0, 0.95, 0.0],
-        [0.0, 1.15, 0.0],
-        [0.0, 1.45, 0.0],
-        [0.0, 1.65, 0.0],
-        [0.18, 1.45, 0.0],
-        [0.20, 1.17, 0.0],
-        [0.21, 0.92, 0.0],
-        [-0.18, 1.45, 0.0],
-        [-0.20, 1.17, 0.0],
-        [-0.21, 0.92, 0.0],
-        [0.09, 0.95, 0.0],
-        [0.10, 0.52, 0.0],
-        [0.10, 0.08, 0.0],
-        [0.10, 0.0, 0.15],
-        [-0.09, 0.95, 0.0],
-        [-0.10, 0.52, 0.0],
-        [-0.10, 0.08, 0.0],
-        [-0.10, 0.0, 0.15],
-    ]
-)
 
 
 def still(T: int) -> np.ndarray:

@@ -62,3 +62,12 @@ def test_style_classifier_any_length():
     for T in (40, 96, 500):
         p = m.probs(torch.randn(2, T, 6))
         assert p.shape == (2, 4) and torch.allclose(p.sum(-1), torch.ones(2))
+
+
+def test_paper_preset_has_the_papers_sizes():
+    cfg = DUVAEConfig.paper()
+    assert (cfg.mov_hidden, cfg.z_mov, cfg.z_ini) == (1024, 512, 10)
+    m = DUVAE(cfg)
+    assert m.E_mov.gru.hidden_size == 1024 and m.E_mov.gru.bidirectional
+    gan = MMGANConfig.paper(z_mov=cfg.z_mov)
+    assert (gan.hidden, gan.z_dan, gan.noise) == (1024, 512, 30)

@@ -83,6 +83,31 @@ def _tempo_from_beats(beats: np.ndarray) -> float | None:
     return float(60.0 / good.mean()) if len(good) else None
 
 
+# A beat is in silence when the loudest frame within half a beat period of it is 40 dB below the song's
+# loud frames (95th percentile of frame RMS).
+SILENCE_DB = 40.0
+
+
+def _drop_silent_ends(y: np.ndarray, frames: np.ndarray, hop_length: int) -> np.ndarray:
+    """Drop leading and trailing beats (onset frame indices) that fall in silence.
+
+    Untrimmed, the tracker runs its grid on into silent lead-ins and tails; beats inside the song are
+    kept even in a quiet break, so a dance keeps its grid through it.
+    """
+    import librosa
+
+    if len(frames) < 2:
+        return frames
+    rms = librosa.feature.rms(y=y, hop_length=hop_length)[0]
+    half = max(1, int(np.median(np.diff(frames))) // 2)
+    peak = np.array([rms[max(0, f - half) : f + half + 1].max(initial=0.0) for f in frames])
+    loud = peak > np.percentile(rms, 95) * 10 ** (-SILENCE_DB / 20)
+    if not loud.any():
+        return frames[:0]
+    first, last = np.argmax(loud), len(loud) - 1 - np.argmax(loud[::-1])
+    return frames[first : last + 1]
+
+
 def track_beats(
     y: np.ndarray,
     sr: int,
@@ -111,9 +136,18 @@ def track_beats(
     if onset_env.size == 0 or not np.any(onset_env > 0):
         return 0.0, np.zeros(0)
     tempo, frames = librosa.beat.beat_track(
-        onset_envelope=onset_env, sr=sr, hop_length=hop_length, start_bpm=start_bpm, bpm=bpm, units="frames"
+        onset_envelope=onset_env,
+        sr=sr,
+        hop_length=hop_length,
+        start_bpm=start_bpm,
+        bpm=bpm,
+        units="frames",
+        # librosa's trim drops trailing beats whose onsets are weak: a quiet last verse lost its beats
+        # (DANCE_C_2's song: none after 53 s of 76 s), and the dance kept going without them.
+        trim=False,
     )
-    beats = librosa.frames_to_time(np.asarray(frames), sr=sr, hop_length=hop_length).astype(np.float64)
+    frames = _drop_silent_ends(y, np.asarray(frames, dtype=np.int64), hop_length)
+    beats = librosa.frames_to_time(frames, sr=sr, hop_length=hop_length).astype(np.float64)
     est = _tempo_from_beats(beats)
     if est is None:
         est = float(np.atleast_1d(tempo)[0])  # librosa 0.11 returns the tempo as a 1-element array

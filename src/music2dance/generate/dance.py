@@ -16,9 +16,10 @@ import torch
 
 from ..errors import input_error
 from ..io.skeleton import CANONICAL_JOINTS, CANONICAL_PARENTS, Motion
-from ..models.du_vae import DUVAE, DUVAEConfig
-from ..models.mm_gan import MMGAN, MMGANConfig
-from ..models.style import StyleClassifier, StyleConfig
+from ..models.du_vae import DUVAE
+from ..models.mm_gan import MMGAN
+from ..models.style import StyleClassifier
+from ..motion.clean import put_on_floor
 from ..motion.units import canonicalize_units, place_units
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ BLEND_FRAMES = 8
 # (the original's "resample a unit with too little motion"; the first guard against freezing).
 MIN_ENERGY_FRACTION = 0.35
 MAX_REDRAWS = 4
+FLOOR_WINDOW_S = 4.0
 
 
 def default_model_path() -> Path:
@@ -57,7 +59,7 @@ class DanceModel:
 
 def load_model(path: str | Path | None = None) -> DanceModel:
     """Load a model folder (`style/`, `decomposition/`, `composition/` run folders); None: the bundled one."""
-    from ..train.loop import load_checkpoint
+    from ..train.stages import load_stage_model
 
     folder = Path(path) if path else default_model_path()
     if not folder.is_dir():
@@ -69,25 +71,10 @@ def load_model(path: str | Path | None = None) -> DanceModel:
             f"not a music2dance model folder: missing {', '.join(s + '/' for s in missing)}"
             " (train one with `music2dance train all`)",
         )
-    cfgs = {}
-    for s in STAGES:
-        c = json.loads((folder / s / "config.json").read_text())
-        if c.get("model", {}).get("stage") != s:
-            raise input_error(folder / s, f"expected a {s} run, found {c.get('model', {}).get('stage')!r}")
-        cfgs[s] = c["model"]
-    sc = dict(cfgs["style"]["style"])
-    sc["styles"] = tuple(sc["styles"])
-    style = StyleClassifier(StyleConfig(**sc))
-    du_vae = DUVAE(DUVAEConfig(**cfgs["decomposition"]["du_vae"]))
-    mm_gan = MMGAN(MMGANConfig(**cfgs["composition"]["mm_gan"]))
-    load_checkpoint(folder / "style", {"style": style})
-    load_checkpoint(folder / "decomposition", {"du_vae": du_vae})
-    load_checkpoint(folder / "composition", {"mm_gan": mm_gan})
+    style, du_vae, mm_gan = (load_stage_model(folder / s, s)[0] for s in STAGES)
     info = json.loads((folder / "model.json").read_text()) if (folder / "model.json").exists() else {}
     energy = float(info.get("unit_energy", 0.0))
-    return DanceModel(
-        style.eval(), du_vae.eval(), mm_gan.eval(), name=folder.name, unit_energy=energy, info=info
-    )
+    return DanceModel(style, du_vae, mm_gan, name=folder.name, unit_energy=energy, info=info)
 
 
 def beat_grid(beats: np.ndarray, duration: float, natural: float) -> tuple[np.ndarray, int]:
@@ -118,6 +105,22 @@ def _mean_speed(units: np.ndarray, fps: float) -> np.ndarray:
     return np.linalg.norm(np.diff(units, axis=1), axis=-1).mean(axis=(1, 2)) * fps
 
 
+def join_unit(unit: np.ndarray, prev: np.ndarray, dt: float, prev_dt: float) -> np.ndarray:
+    """Make `unit` (L, J, 3) continue `prev` (L, J, 3) without a jump in position or in velocity.
+
+    A correction c(t) = (dp + dv t) w(t) is added, where dp and dv are the position and velocity gaps at
+    the join (velocities in m/s: units are time-warped differently, dt / prev_dt seconds per frame) and
+    w falls from 1 to 0 with zero slope at both ends (smoothstep) over BLEND_FRAMES frames. So the unit
+    starts exactly at prev's last pose with prev's last velocity, and is untouched after the blend.
+    """
+    dp = prev[-1] - unit[0]
+    dv = (prev[-1] - prev[-2]) / prev_dt - (unit[1] - unit[0]) / dt
+    k = np.arange(len(unit))
+    x = np.clip(k / BLEND_FRAMES, 0.0, 1.0)
+    w = 1.0 - x * x * (3 - 2 * x)
+    return unit + w[:, None, None] * (dp[None] + dv[None] * (k * dt)[:, None, None])
+
+
 @torch.no_grad()
 def generate_dance(
     model: DanceModel,
@@ -136,6 +139,7 @@ def generate_dance(
     (output frames where units begin), style (probabilities by name), beats_per_unit, seed, model.
     The same model, song and seed give the same dance.
     """
+    from scipy.interpolate import make_interp_spline
     from tqdm import tqdm
 
     from ..audio.beats import track_beats
@@ -181,7 +185,7 @@ def generate_dance(
     vae = model.du_vae
     min_energy = MIN_ENERGY_FRACTION * model.unit_energy
     keys = np.zeros((U, L, len(CANONICAL_JOINTS), 3), np.float32)
-    prev_last = None
+    prev_last, prev_dt = None, 0.0
     redraws = 0
     for i in tqdm(range(U), desc="dance units", unit="unit", disable=quiet):
         if prev_last is None:
@@ -197,13 +201,11 @@ def generate_dance(
             redraws += 1
             z_movs[i] = compose()[i]
         world = place_units(unit, yaw, offset)[0]
+        dt = (bounds[i + 1] - bounds[i]) / (L - 1)  # seconds per key frame of this (warped) unit
         if prev_last is not None:
-            # Fade out the gap between where this unit starts and where the last one ended: no jump.
-            w = 1.0 - np.clip(np.arange(L) / BLEND_FRAMES, 0.0, 1.0)
-            w = w * w * (3 - 2 * w)
-            world = world + w[:, None, None] * (prev_last - world[0])[None]
+            world = join_unit(world, keys[i - 1], dt, prev_dt)
         keys[i] = world
-        prev_last = world[-1]
+        prev_last, prev_dt = world[-1], dt
     if redraws:
         log.info("re-drew %d of %d units whose motion was too small", redraws, U)
 
@@ -212,9 +214,11 @@ def generate_dance(
     key_p = np.concatenate([keys[0, :1], keys[:, 1:].reshape(-1, *keys.shape[2:])])
     T = int(np.floor(duration * out_fps))
     t_out = np.arange(T) / out_fps
-    flat = key_p.reshape(len(key_p), -1)
-    joints = np.stack([np.interp(t_out, key_t, flat[:, c]) for c in range(flat.shape[1])], axis=1)
-    joints = joints.reshape(T, -1, 3).astype(np.float32)
+    # A cubic spline through the key frames: continuous velocity at every key frame, not only at joins.
+    joints = make_interp_spline(key_t, key_p.reshape(len(key_p), -1), k=3)(t_out)
+    # Decoded heights drift a little from unit to unit; keep the feet on the floor with the same moving
+    # floor estimate that cleans the training data (a 4 s window: jumps stay in the air).
+    joints = put_on_floor(joints.reshape(T, -1, 3), out_fps, window_s=FLOOR_WINDOW_S).astype(np.float32)
     starts = np.unique(np.clip(np.round(bounds[:-1] * out_fps).astype(int), 0, None))
     style = s.mean(0).numpy()
     meta = {

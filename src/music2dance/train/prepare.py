@@ -22,7 +22,7 @@ from ..io.atomic import atomic_path, write_text_atomic
 
 log = logging.getLogger(__name__)
 
-RECIPE_VERSION = 2
+RECIPE_VERSION = 3  # 3: music beats no longer trimmed at quiet ends (models read no beat columns)
 MODEL_FPS = 15.0
 UNIT_FRAMES = 32
 AUDIO_SR = 22050

@@ -36,7 +36,7 @@ PRESET_TRAIN = {
     "cpu": {
         "style": dict(steps=600, batch_size=64, lr=1e-3, val_every=200, ckpt_every=200),
         "decomposition": dict(steps=3000, batch_size=64, lr=1e-3, val_every=500, ckpt_every=500),
-        "composition": dict(steps=2000, batch_size=64, lr=2e-4, val_every=500, ckpt_every=500),
+        "composition": dict(steps=6000, batch_size=64, lr=2e-4, val_every=500, ckpt_every=500),
     },
     "paper": {
         "style": dict(steps=3000, batch_size=128, lr=1e-3),
@@ -285,6 +285,12 @@ class CompositionTask:
         m = self.train["music"].flatten(0, 2)
         model.music_mean.copy_(m.mean(0))
         model.music_std.copy_(m.std(0).clamp_min(1e-3))
+        z = self.train["z"].flatten(0, 1)
+        model.zmov_mean.copy_(z.mean(0))
+        # One scale for all dimensions, not one per dimension: most of the DU-VAE's z_mov dimensions are
+        # inactive (posterior means with std ~0.03 against ~1 for the active ones); scaling each to unit
+        # variance would turn them into loud, unpredictable noise that the reconstruction cannot fit.
+        model.zmov_std.fill_(float(z.var(0).mean().sqrt().clamp_min(1e-4)))
         return {"mm_gan": model}
 
     def optimizers(self, modules):
@@ -300,10 +306,10 @@ class CompositionTask:
 
     def train_step(self, step, batch, modules, ctx):
         model = modules["mm_gan"]
-        music_n = model.norm_music(batch["music"])
-        g_losses, cache = model.generator_losses(batch["z"], music_n, batch["s"])
+        music_n, z_n = model.norm_music(batch["music"]), model.norm_z(batch["z"])
+        g_losses, cache = model.generator_losses(z_n, music_n, batch["s"])
         ctx.backward_step(g_losses["total"], "gen")
-        d_losses = model.discriminator_losses(batch["z"], music_n, cache)
+        d_losses = model.discriminator_losses(z_n, music_n, cache)
         ctx.backward_step(d_losses["total"], "disc")
         return {**{k: v for k, v in g_losses.items() if k != "total"}, **d_losses, "total": g_losses["total"]}
 
@@ -311,15 +317,17 @@ class CompositionTask:
         model = modules["mm_gan"]
         dev = model.music_mean.device
         z, music, s = (self.test[k].to(dev) for k in ("z", "music", "s"))
-        music_n = model.norm_music(music)
-        mu, _ = model.E_mtd(z)
+        music_n, z_n = model.norm_music(music), model.norm_z(z)
+        mu, _ = model.E_mtd(z_n)
         recon = model.G_dan(mu, model.A_enc(music_n))
-        fake = model.compose(s, music_n)
-        # How far generated movement latents are from real ones, in units of the real latents' spread.
-        spread = z.std(0).mean()
+        fake = model.norm_z(model.compose(s, music_n))
+        # How far generated movement latents are from real ones, in units of the real latents' spread
+        # (1.0 for std_ratio and 0.0 for mean_gap would be a perfect match of the first two moments).
+        spread = z_n.std(0).mean()
         return {
-            "recon_m": float(F.l1_loss(recon, z)),
-            "fake_mean_gap": float((fake.mean(0) - z.mean(0)).abs().mean() / spread),
+            "recon_m": float(F.l1_loss(recon, z_n)),
+            "recon_std_ratio": float(recon.std(0).mean() / spread),
+            "fake_mean_gap": float((fake.mean(0) - z_n.mean(0)).abs().mean() / spread),
             "fake_std_ratio": float(fake.std(0).mean() / spread),
         }
 
@@ -328,41 +336,30 @@ class CompositionTask:
 
 
 # ----------------------------------------------------------------------------------------------- loading
-def _load_stage(folder: str | Path, stage: str) -> tuple[dict, dict]:
+# stage -> (config class, model class, key of its config in config.json, module name in the checkpoint)
+_STAGE_MODELS = {
+    "style": (StyleConfig, StyleClassifier, "style", "style"),
+    "decomposition": (DUVAEConfig, DUVAE, "du_vae", "du_vae"),
+    "composition": (MMGANConfig, MMGAN, "mm_gan", "mm_gan"),
+}
+
+
+def load_stage_model(folder: str | Path, stage: str):
+    """The trained network of one stage's run folder, in eval mode, with its config: (model, cfg)."""
     folder = Path(folder)
     cfg_file = folder / "config.json"
     if not cfg_file.exists():
         raise input_error(folder, f"not a trained {stage} run (no config.json)")
-    config = json.loads(cfg_file.read_text())
-    model_cfg = config.get("model", {})
+    model_cfg = json.loads(cfg_file.read_text()).get("model", {})
     if model_cfg.get("stage") != stage:
         raise input_error(folder, f"expected a {stage} run, found {model_cfg.get('stage')!r}")
-    return config, model_cfg
-
-
-def load_du_vae(folder) -> tuple[DUVAE, DUVAEConfig]:
-    _, mc = _load_stage(folder, "decomposition")
-    cfg = DUVAEConfig(**mc["du_vae"])
-    model = DUVAE(cfg)
-    load_checkpoint(folder, {"du_vae": model})
-    return model.eval(), cfg
-
-
-def load_style(folder) -> tuple[StyleClassifier, StyleConfig]:
-    _, mc = _load_stage(folder, "style")
-    d = dict(mc["style"])
-    d["styles"] = tuple(d["styles"])
-    cfg = StyleConfig(**d)
-    model = StyleClassifier(cfg)
-    load_checkpoint(folder, {"style": model})
-    return model.eval(), cfg
-
-
-def load_mm_gan(folder) -> tuple[MMGAN, MMGANConfig]:
-    _, mc = _load_stage(folder, "composition")
-    cfg = MMGANConfig(**mc["mm_gan"])
-    model = MMGAN(cfg)
-    load_checkpoint(folder, {"mm_gan": model})
+    cfg_cls, model_cls, key, module = _STAGE_MODELS[stage]
+    fields = dict(model_cfg[key])
+    if "styles" in fields:
+        fields["styles"] = tuple(fields["styles"])  # JSON has no tuples
+    cfg = cfg_cls(**fields)
+    model = model_cls(cfg)
+    load_checkpoint(folder, {module: model})
     return model.eval(), cfg
 
 
@@ -373,6 +370,14 @@ def training_unit_energy(data) -> float:
         units = z["units"][z["split"] == "train"]
     speed = np.linalg.norm(np.diff(units, axis=1), axis=-1).mean(axis=(1, 2)) * float(man["fps"])
     return float(np.median(speed))
+
+
+def load_du_vae(folder) -> tuple[DUVAE, DUVAEConfig]:
+    return load_stage_model(folder, "decomposition")
+
+
+def load_style(folder) -> tuple[StyleClassifier, StyleConfig]:
+    return load_stage_model(folder, "style")
 
 
 # ------------------------------------------------------------------------------------------------ command
