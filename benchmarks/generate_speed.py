@@ -27,6 +27,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     a = ap.parse_args()
 
+    import imageio_ffmpeg
     import soundfile as sf
     import torch
 
@@ -56,9 +57,15 @@ def main() -> None:
     )
 
     with tempfile.TemporaryDirectory() as tmp:
-        song = Path(tmp) / "three_minutes.ogg"
+        # A real compressed file, as users bring: the demo song looped to 3 minutes, encoded to mp3 by the
+        # bundled ffmpeg (libsndfile's own ogg writer crashed on a file this long here).
+        wav, song = Path(tmp) / "three_minutes.wav", Path(tmp) / "three_minutes.mp3"
         y180 = np.tile(y, int(np.ceil(180 * sr / len(y))))[: 180 * sr]
-        sf.write(song, y180, sr)
+        sf.write(wav, y180, sr)
+        subprocess.run(
+            [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(wav), "-b:a", "128k", str(song)],
+            check=True,
+        )
         out = Path(tmp) / "dance.npz"
         cmd = [sys.executable, "-m", "music2dance.cli", "generate", str(song), "-o", str(out), "-q"]
         if a.model:

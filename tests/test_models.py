@@ -34,8 +34,8 @@ def test_du_vae_learns_a_fixed_batch():
         opt.zero_grad()
         loss["total"].backward()
         opt.step()
-        first = first if first is not None else float(loss["recon"])
-    assert float(loss["recon"]) < 0.5 * first
+        first = first if first is not None else loss["recon"].item()
+    assert loss["recon"].item() < 0.5 * first
 
 
 def test_mm_gan_losses_and_seeded_composition():

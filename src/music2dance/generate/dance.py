@@ -19,7 +19,7 @@ from ..io.skeleton import CANONICAL_JOINTS, CANONICAL_PARENTS, Motion
 from ..models.du_vae import DUVAE
 from ..models.mm_gan import MMGAN
 from ..models.style import StyleClassifier
-from ..motion.clean import put_on_floor
+from ..motion.clean import STANDARD_BONE_LENGTHS, normalize_bone_lengths, put_on_floor
 from ..motion.units import canonicalize_units, place_units
 
 log = logging.getLogger(__name__)
@@ -218,7 +218,10 @@ def generate_dance(
     joints = make_interp_spline(key_t, key_p.reshape(len(key_p), -1), k=3)(t_out)
     # Decoded heights drift a little from unit to unit; keep the feet on the floor with the same moving
     # floor estimate that cleans the training data (a 4 s window: jumps stay in the air).
-    joints = put_on_floor(joints.reshape(T, -1, 3), out_fps, window_s=FLOOR_WINDOW_S).astype(np.float32)
+    # G_uni outputs positions, not rotations, so bone lengths wobble (2.3 cm std measured): rebuild the
+    # skeleton with the standard lengths the training data was normalised to, keeping every bone's direction.
+    joints = normalize_bone_lengths(joints.reshape(T, -1, 3), CANONICAL_PARENTS, STANDARD_BONE_LENGTHS)
+    joints = put_on_floor(joints, out_fps, window_s=FLOOR_WINDOW_S).astype(np.float32)
     starts = np.unique(np.clip(np.round(bounds[:-1] * out_fps).astype(int), 0, None))
     style = s.mean(0).numpy()
     meta = {
