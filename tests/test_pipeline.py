@@ -44,24 +44,13 @@ def trained(dataset, tmp_path_factory):
     work = tmp_path_factory.mktemp("work")
     prepared, run = work / "prepared", work / "model"
     assert main(["prepare", str(dataset), "-o", str(prepared), "--workers", "1", "-q"]) == 0
-    assert (
-        main(
-            [
-                "train",
-                "all",
-                "--data",
-                str(prepared),
-                "--out",
-                str(run),
-                "--preset",
-                "tiny",
-                "--steps",
-                "6",
-                "-q",
-            ]
-        )
-        == 0
+    # One config file for `train all`, one section per stage.
+    config = work / "train.json"
+    config.write_text(
+        json.dumps({"decomposition": {"model": {"z_mov": 8}}, "style": {"train": {"lr": 0.002}}})
     )
+    args = ["train", "all", "--data", str(prepared), "--out", str(run), "--preset", "tiny", "--steps", "6"]
+    assert main([*args, "--config", str(config), "-q"]) == 0
     return prepared, run
 
 
@@ -86,6 +75,10 @@ def test_train_all_writes_a_model_folder(trained):
         cfg = json.loads((run / stage / "config.json").read_text())
         assert cfg["model"]["stage"] == stage and cfg["meta"]["data_hash"] == summary["data_hash"]
         assert (run / stage / "model.safetensors").exists() and (run / stage / "curves.csv").exists()
+    configs = {s: json.loads((run / s / "config.json").read_text()) for s in summary["stages"]}
+    assert configs["decomposition"]["model"]["du_vae"]["z_mov"] == 8
+    assert configs["composition"]["model"]["mm_gan"]["z_mov"] == 8  # follows the trained DU-VAE
+    assert configs["style"]["train"]["lr"] == 0.002 and configs["decomposition"]["train"]["lr"] != 0.002
 
 
 def test_generate_with_the_trained_model_is_seeded(trained, tmp_path):

@@ -45,11 +45,5 @@ def run_generate(
         styles,
     )
     out = write_dance(motion, output, audio_path=song, quiet=quiet, model=m.name, seed=seed)
-    log.info(
-        "wrote %s (%.1f s of dance at %g fps) in %.1f s",
-        out,
-        motion.duration,
-        motion.fps,
-        time.perf_counter() - t0,
-    )
+    log.info("done: %.1f s of dance in %.1f s", motion.duration, time.perf_counter() - t0)
     return Path(out)

@@ -74,7 +74,8 @@ def load_model(path: str | Path | None = None) -> DanceModel:
     style, du_vae, mm_gan = (load_stage_model(folder / s, s)[0] for s in STAGES)
     info = json.loads((folder / "model.json").read_text()) if (folder / "model.json").exists() else {}
     energy = float(info.get("unit_energy", 0.0))
-    return DanceModel(style, du_vae, mm_gan, name=folder.name, unit_energy=energy, info=info)
+    name = "bundled" if path is None else folder.name
+    return DanceModel(style, du_vae, mm_gan, name=name, unit_energy=energy, info=info)
 
 
 def beat_grid(beats: np.ndarray, duration: float, natural: float) -> tuple[np.ndarray, int]:

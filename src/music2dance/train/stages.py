@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import Music2DanceError, input_error
+from ..io.atomic import write_text_atomic
 from ..models.du_vae import DUVAE, DUVAEConfig
 from ..models.mm_gan import MMGAN, MMGANConfig
 from ..models.style import StyleClassifier, StyleConfig
@@ -387,13 +388,17 @@ class _Overrides:
     model: dict
 
 
-def _read_overrides(config: str | None) -> _Overrides:
+def _read_overrides(config: str | None, stage: str) -> _Overrides:
+    """Config overrides from a JSON file: {"train": {...}, "model": {...}}, or one such section per stage
+    ({"decomposition": {"train": ...}, ...}) so that one file can drive `train all`."""
     if not config:
         return _Overrides({}, {})
     try:
         d = json.loads(Path(config).read_text())
     except (OSError, json.JSONDecodeError) as e:
         raise input_error(config, f"cannot read the config JSON ({e})") from None
+    if any(k in d for k in STAGES):
+        d = d.get(stage, {})
     return _Overrides(d.get("train", {}), d.get("model", {}))
 
 
@@ -422,7 +427,7 @@ def run_stage(
     quiet=False,
 ) -> dict:
     """Train one stage into `out` with the shared loop; returns its final metrics."""
-    ov = _read_overrides(config)
+    ov = _read_overrides(config, stage)
     tc = {**PRESET_TRAIN[preset][stage], **ov.train, "device": device}
     if steps:
         tc["steps"] = steps
@@ -442,64 +447,32 @@ def run_stage(
     return train(task, train_cfg, out, resume=resume, quiet=quiet, extra_meta=meta)
 
 
-def run_training(
-    stage: str,
-    *,
-    data,
-    out,
-    config=None,
-    resume=False,
-    device="cpu",
-    steps=None,
-    preset="cpu",
-    decomposition=None,
-    style=None,
-    quiet=False,
-) -> dict:
-    """`music2dance train STAGE`; `all` trains style, decomposition and composition into out/<stage>."""
+def run_training(stage: str, *, out, config=None, decomposition=None, style=None, **kw) -> dict:
+    """`music2dance train STAGE`; `all` trains style, decomposition and composition into out/<stage>.
+
+    Other keyword arguments (data, resume, device, steps, preset, quiet) go to every `run_stage`.
+    """
     if stage != "all":
-        return run_stage(
-            stage,
-            data=data,
-            out=out,
-            config=config,
-            resume=resume,
-            device=device,
-            steps=steps,
-            preset=preset,
-            decomposition=decomposition,
-            style=style,
-            quiet=quiet,
-        )
+        return run_stage(stage, out=out, config=config, decomposition=decomposition, style=style, **kw)
     out = Path(out)
     t0 = time.perf_counter()
     timings, metrics = {}, {}
     for st in STAGES:
         t = time.perf_counter()
         metrics[st] = run_stage(
-            st,
-            data=data,
-            out=out / st,
-            config=None,
-            resume=resume,
-            device=device,
-            steps=steps,
-            preset=preset,
-            decomposition=out / "decomposition",
-            style=out / "style",
-            quiet=quiet,
+            st, out=out / st, config=config, decomposition=out / "decomposition", style=out / "style", **kw
         )
         timings[st] = round(time.perf_counter() - t, 1)
     summary = {
         "format": "music2dance-model-1",
         "stages": list(STAGES),
         "train_seconds": timings,
-        "unit_energy": training_unit_energy(data),
+        "unit_energy": training_unit_energy(kw["data"]),
         "total_seconds": round(time.perf_counter() - t0, 1),
-        "preset": preset,
-        "data_hash": load_manifest(data)["data_hash"],
+        "preset": kw.get("preset", "cpu"),
+        "data_hash": load_manifest(kw["data"])["data_hash"],
         "metrics": metrics,
     }
-    (out / "model.json").write_text(json.dumps(summary, indent=1, default=float))
+    write_text_atomic(out / "model.json", json.dumps(summary, indent=1, default=float))
     log.info("trained all stages in %.0f s: %s", summary["total_seconds"], timings)
     return summary
