@@ -83,15 +83,13 @@ def find_sources(root: str | os.PathLike) -> list[Source]:
 
     For the generic layout, styles come from an optional `styles.json` ({name: style}), else "unknown".
     """
-    from ..io.tang import list_tang_sequences, read_tang_sequence  # noqa: F401  (reader validates lazily)
+    from ..io.tang import STYLE_BY_LETTER, list_tang_sequences
 
     root = Path(root)
     if not root.is_dir():
         raise input_error(root, "dataset folder not found")
     tang = list_tang_sequences(root)
     if tang:
-        from ..io.tang import STYLE_BY_LETTER
-
         out = []
         for f in tang:
             letter = f.name.split("_")[1] if f.name.startswith("DANCE_") else "?"
