@@ -179,10 +179,7 @@ def generate_dance(
     s = model.style.probs(music_g.flatten(1, 2))  # style of each group's music, (G, S)
     music_n = model.mm_gan.norm_music(music_g)
 
-    def compose() -> torch.Tensor:
-        return model.mm_gan.compose(s, music_n, generator=g).reshape(groups * n, -1)[:U]
-
-    z_movs = compose()
+    z_movs = model.mm_gan.compose(s, music_n, generator=g).reshape(groups * n, -1)[:U]
     vae = model.du_vae
     min_energy = MIN_ENERGY_FRACTION * model.unit_energy
     keys = np.zeros((U, L, len(CANONICAL_JOINTS), 3), np.float32)
@@ -200,7 +197,8 @@ def generate_dance(
             if attempt == MAX_REDRAWS or _mean_speed(unit, MODEL_FPS)[0] >= min_energy:
                 break
             redraws += 1
-            z_movs[i] = compose()[i]
+            gi = i // n  # re-compose only this unit's group, with fresh noise
+            z_movs[i] = model.mm_gan.compose(s[gi : gi + 1], music_n[gi : gi + 1], generator=g)[0, i % n]
         world = place_units(unit, yaw, offset)[0]
         dt = (bounds[i + 1] - bounds[i]) / (L - 1)  # seconds per key frame of this (warped) unit
         if prev_last is not None:

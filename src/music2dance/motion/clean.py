@@ -270,8 +270,11 @@ def facing_angle(joints: np.ndarray) -> np.ndarray:
     return np.arctan2(-left[..., 2], left[..., 0])
 
 
-def _rot_y(points: np.ndarray, angle: float) -> np.ndarray:
-    """Rotate (..., 3) points about +y by `angle` radians (+z toward +x)."""
+def rotate_y(points: np.ndarray, angle) -> np.ndarray:
+    """Rotate (..., 3) points about +y by `angle` radians (+z toward +x).
+
+    angle: a number, or an array that broadcasts against points[..., 0] (one angle per unit, say).
+    """
     c, s = np.cos(angle), np.sin(angle)
     x, y, z = points[..., 0], points[..., 1], points[..., 2]
     return np.stack([c * x + s * z, y, -s * x + c * z], axis=-1)
@@ -287,12 +290,12 @@ def canonicalize(joints: np.ndarray, frame: int = 0) -> tuple[np.ndarray, float,
     yaw = float(facing_angle(joints[frame]))
     offset = joints[frame, joint_index("pelvis")].copy()
     offset[1] = 0.0
-    return _rot_y(joints - offset, -yaw), yaw, offset
+    return rotate_y(joints - offset, -yaw), yaw, offset
 
 
 def uncanonicalize(joints: np.ndarray, yaw: float, offset: np.ndarray) -> np.ndarray:
     """Inverse of `canonicalize`: rot_y(joints, yaw) + offset."""
-    return _rot_y(_check(joints), yaw) + np.asarray(offset, dtype=np.float64)
+    return rotate_y(_check(joints), yaw) + np.asarray(offset, dtype=np.float64)
 
 
 @dataclass

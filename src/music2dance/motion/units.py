@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .clean import facing_angle, rotate_y
+
 
 def unit_starts(
     kin_beats: np.ndarray, n_frames: int, unit_frames: int = 32, *, min_gap: int = 4
@@ -56,13 +58,6 @@ def unit_chains(starts: np.ndarray, n_frames: int, unit_frames: int, chain: int)
     return rows[ok]
 
 
-def _rot_y(points: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    """Rotate points (..., J, 3) about the vertical axis by `angle` (...,) radians (x toward z positive)."""
-    c, s = np.cos(angle)[..., None], np.sin(angle)[..., None]
-    x, y, z = points[..., 0], points[..., 1], points[..., 2]
-    return np.stack([c * x + s * z, y, -s * x + c * z], axis=-1)
-
-
 def canonicalize_units(units: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Put each unit in its own frame: first-frame pelvis at x = z = 0, first frame facing +z.
 
@@ -70,18 +65,17 @@ def canonicalize_units(units: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     that `place_units(canonical, yaw, offset)` gives the input back. The height (y) is kept: the floor is
     shared by every unit, so feet stay on it.
     """
-    from .clean import facing_angle
 
     units = np.asarray(units, dtype=np.float32)
     yaw = np.asarray(facing_angle(units[:, 0]), dtype=np.float32).reshape(len(units))
     offset = units[:, 0, 0].copy()
     offset[:, 1] = 0.0
-    canon = _rot_y(units - offset[:, None, None], -yaw[:, None])
+    canon = rotate_y(units - offset[:, None, None], -yaw[:, None, None])
     return canon.astype(np.float32), yaw, offset
 
 
 def place_units(canon: np.ndarray, yaw: np.ndarray, offset: np.ndarray) -> np.ndarray:
     """Inverse of `canonicalize_units`: canonical (N, L, J, 3) -> world, turned by yaw (N,) and moved by offset (N, 3)."""
-    return (_rot_y(np.asarray(canon), np.asarray(yaw)[:, None]) + np.asarray(offset)[:, None, None]).astype(
-        np.float32
-    )
+    return (
+        rotate_y(np.asarray(canon), np.asarray(yaw)[:, None, None]) + np.asarray(offset)[:, None, None]
+    ).astype(np.float32)
