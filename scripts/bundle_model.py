@@ -1,18 +1,52 @@
 """Copy the shipping files of a `music2dance train all` run into the package's bundled model folder.
 
 Usage: python scripts/bundle_model.py runs/v1 [--dest src/music2dance/assets/model]
-Only weights, configs, metrics and loss curves are copied (no optimizer state or checkpoints).
+Only weights, configs, metrics and loss curves are copied (no optimizer state or checkpoints). The run
+is checked first: every stage trained on the data that model.json names (one data hash and recipe), to
+its last step, and no config holds a path of the training machine. Reproduce it with
+`python3 benchmarks/reproduce_model.py` (MODEL.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 from pathlib import Path
 
 STAGES = ("style", "decomposition", "composition")
 FILES = ("model.safetensors", "config.json", "metrics.json", "curves.png")
 DEST = Path(__file__).resolve().parents[1] / "src" / "music2dance" / "assets" / "model"
+
+
+def check_run(run: Path) -> list[str]:
+    """Why `run` is not a consistent, machine-independent `train all` run (empty if it is)."""
+    summary = json.loads((run / "model.json").read_text())
+    want = {k: summary.get(k) for k in ("data_hash", "recipe_version", "recipe_hash")}
+    problems = [f"model.json: no {k}" for k, v in want.items() if v is None]
+    for s in STAGES:
+        text = (run / s / "config.json").read_text()
+        cfg = json.loads(text)
+        got = {k: cfg.get("meta", {}).get(k) for k in want}
+        if got != want:
+            problems.append(f"{s}: trained on data {got}, model.json says {want}")
+        if cfg.get("step") != cfg.get("train", {}).get("steps"):
+            problems.append(f"{s}: stopped at step {cfg.get('step')} of {cfg.get('train', {}).get('steps')}")
+        paths = [v for v in _strings(cfg) if v.startswith("/") or v[1:3] == ":\\"]
+        if paths:
+            problems.append(f"{s}: config.json holds machine paths {paths}")
+    return problems
+
+
+def _strings(obj):
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _strings(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _strings(v)
 
 
 def main() -> None:
@@ -25,6 +59,9 @@ def main() -> None:
         raise SystemExit(
             f"error: {a.run}: not a finished `train all` run (missing {missing or 'model.json'})"
         )
+    problems = check_run(a.run)
+    if problems:
+        raise SystemExit(f"error: {a.run}: not bundled:\n  " + "\n  ".join(problems))
     shutil.rmtree(a.dest, ignore_errors=True)
     for s in STAGES:
         (a.dest / s).mkdir(parents=True)
@@ -32,7 +69,11 @@ def main() -> None:
             shutil.copy(a.run / s / f, a.dest / s / f)
     shutil.copy(a.run / "model.json", a.dest / "model.json")
     size = sum(p.stat().st_size for p in a.dest.rglob("*") if p.is_file())
-    print(f"bundled {a.run} into {a.dest} ({size / 1e6:.1f} MB)")
+    summary = json.loads((a.run / "model.json").read_text())
+    print(
+        f"bundled {a.run} into {a.dest} ({size / 1e6:.1f} MB; data {summary['data_hash']}, "
+        f"recipe {summary['recipe_version']})"
+    )
 
 
 if __name__ == "__main__":

@@ -73,14 +73,19 @@ def prepared(tmp_path):
     return make_prepared(tmp_path / "prepared")
 
 
+# small resampling counts keep the end-to-end tests fast; the statistics themselves are tested elsewhere
+FAST = {"n_bootstrap": 50, "n_subsamples": 30, "n_floor": 5, "c2st_repeats": 1, "c2st_floor_draws": 2}
+
+
 def test_run_evaluate_reference_rows(prepared, tmp_path):
     out = tmp_path / "report"
-    res = run_evaluate("none", prepared, out, protocol={"n_bootstrap": 50}, seed=0, quiet=True)
+    res = run_evaluate("none", prepared, out, protocol=FAST, seed=0, quiet=True)
     assert set(res["rows"]) == set(REFERENCE_ROWS)
     for f in ("report.md", "results.json", "energy.png", "beat_alignment.png", "frames.png"):
         assert (out / f).stat().st_size > 0
     saved = json.loads((out / "results.json").read_text())
-    assert saved["protocol"]["clip_s"] == 20.0 and saved["model"] == "none"
+    assert saved["protocol"]["clip_s"] == 5.0 and saved["model"] == "none"
+    assert saved["protocol"]["name"] == "tang"  # the manifest names no dataset
     rows = saved["rows"]
     gt, frozen = rows["ground truth"], rows["mean pose"]
     # the frozen mean pose is recognised as frozen and as far from the real feature distribution
@@ -91,8 +96,21 @@ def test_run_evaluate_reference_rows(prepared, tmp_path):
     assert gt["bone_std_cm"]["value"] < 1.0
     # beat-locked synthetic dances align better with their own song than with a wrong one
     assert gt["bas_bailando"]["value"] > frozen["bas_bailando"]["value"]
+    # the headline realism test: a frozen pose is trivially fake, and far above the real-vs-real floor
+    assert frozen["c2st"]["value"] > 0.95
+    assert frozen["c2st"]["value"] > frozen["c2st_floor"]["ci_hi"]
+    assert frozen["kid_k"]["value"] > gt["kid_k"]["value"]
+    # every row is compared at the same number of clips, and every printed interval holds its point
+    assert len({c["compared"] for c in saved["counts"].values()}) == 1
+    for row in rows.values():
+        for key, e in row.items():
+            if e["value"] is not None and e["ci_lo"] is not None and not key.endswith(("_floor", "_chance")):
+                assert e["ci_lo"] - 1e-9 <= e["value"] <= e["ci_hi"] + 1e-9, key
+    for key in ("fid_k_inf", "fid_g_floor", "kid_g", "bas_aist_chance", "bas_bailando_chance"):
+        assert gt[key]["value"] is not None, key
     text = (out / "report.md").read_text()
     assert "## Protocol" in text and "ground truth" in text and "FID_k" in text and "[" in text
+    assert "C2ST" in text and "floor" in text and "chance" in text
 
 
 def test_run_evaluate_bad_folder(tmp_path):
@@ -125,9 +143,7 @@ def test_run_evaluate_model_row(prepared, tmp_path, monkeypatch):
     monkeypatch.setattr(gen, "load_model", lambda path=None: "stand-in model")
     monkeypatch.setattr(gen, "generate_dance", fake_generate)
     monkeypatch.setattr(audio_load, "load_audio", lambda *a, **k: (np.zeros(22050, np.float32), 22050))
-    res = run_evaluate(
-        "any-folder", prepared, tmp_path / "out", protocol={"n_bootstrap": 30, "n_seeds": 2}, quiet=True
-    )
+    res = run_evaluate("any-folder", prepared, tmp_path / "out", protocol={**FAST, "n_seeds": 2}, quiet=True)
     model, gt = res["rows"]["model"], res["rows"]["ground truth"]
     assert model["jump_velocity_ratio"]["value"] > 2 * gt["jump_velocity_ratio"]["value"]
     assert model["multimodality"]["value"] > 0

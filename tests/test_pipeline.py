@@ -9,19 +9,11 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
+from dataset_layouts import click_track
 
 from music2dance.cli import main
 from music2dance.io.dance_npz import load_dance_npz, save_dance_npz
 from music2dance.render.figure import demo_motion
-
-
-def _click_track(seconds: float, bpm: float, sr: int = 22050) -> np.ndarray:
-    y = np.zeros(int(seconds * sr), np.float32)
-    click = np.sin(2 * np.pi * 1000 * np.arange(int(0.03 * sr)) / sr) * np.hanning(int(0.03 * sr))
-    for t in np.arange(0.25, seconds, 60.0 / bpm):
-        i = int(t * sr)
-        y[i : i + len(click)] += click[: len(y) - i]
-    return y
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +25,7 @@ def dataset(tmp_path_factory):
     ):
         name = f"take_{i}"
         save_dance_npz(root / f"{name}.npz", demo_motion(seconds=14.0, fps=30.0, seed=i))
-        sf.write(root / f"{name}.wav", _click_track(14.0, bpm), 22050)
+        sf.write(root / f"{name}.wav", click_track(14.0, bpm), 22050)
         styles[name] = style
     (root / "styles.json").write_text(json.dumps(styles))
     return root
@@ -84,7 +76,7 @@ def test_train_all_writes_a_model_folder(trained):
 def test_generate_with_the_trained_model_is_seeded(trained, tmp_path):
     _, run = trained
     song = tmp_path / "song.wav"
-    sf.write(song, _click_track(9.0, 120), 22050)
+    sf.write(song, click_track(9.0, 120), 22050)
     outs = []
     for name, seed in (("a", 1), ("b", 1), ("c", 2)):
         assert (

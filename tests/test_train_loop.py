@@ -146,8 +146,12 @@ def test_fresh_run_replaces_previous_run(tmp_path):
     train(LinearTask(cfg), cfg, tmp_path, quiet=True)
     first = _weights(tmp_path)
     cfg2 = _cfg(steps=10, seed=5, ckpt_every=5)
+    # Without resume or overwrite the old run is never deleted silently.
+    with pytest.raises(Music2DanceError, match=r"already holds a training run \(step 10\).*--resume"):
+        train(LinearTask(cfg2), cfg2, tmp_path, quiet=True)
+    _assert_same(first, _weights(tmp_path))
     with pytest.raises(KeyboardInterrupt):
-        train(LinearTask(cfg2, stop_at=7), cfg2, tmp_path, quiet=True)
+        train(LinearTask(cfg2, stop_at=7), cfg2, tmp_path, quiet=True, overwrite=True)
     assert not (tmp_path / "model.safetensors").exists()  # the old final model must not linger
     assert load_checkpoint(tmp_path, LinearTask(cfg2).build())["step"] == 5
     assert first

@@ -6,17 +6,31 @@ Heavy libraries (torch, librosa, matplotlib) are imported inside each command so
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
+import warnings
 
 from . import __version__
-from .errors import Music2DanceError
+from .errors import Music2DanceError, Terminated, input_error, one_line
+from .validate import device_arg, float_arg, int_arg, seed_arg
 
 log = logging.getLogger("music2dance")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the project's error style: one line `error: <option>: <problem>`, exit code 2."""
+
+    def error(self, message: str):
+        if message.startswith("argument "):
+            message = message[len("argument ") :]
+        self.exit(2, f"error: {one_line(message)} (see `{self.prog} --help`)\n")
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or log lines, errors only")
+    p.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
 
 
 def _cmd_beats(a: argparse.Namespace) -> int:
@@ -36,14 +50,40 @@ def _cmd_beats(a: argparse.Namespace) -> int:
 
 def _cmd_prepare(a: argparse.Namespace) -> int:
     from .train.prepare import prepare_dataset
+    from .validate import check_output_folder
 
-    prepare_dataset(a.data, a.output, workers=a.workers, force=a.force, quiet=a.quiet)
+    if a.workers < 0:
+        raise input_error("--workers", f"must be 0 (one per core) or more, got {a.workers}")
+    check_output_folder(a.output, option="-o")
+
+    prepare_dataset(
+        a.data,
+        a.output,
+        workers=a.workers,
+        force=a.force,
+        quiet=a.quiet,
+        fmt=a.format,
+        music=a.music,
+        body_model=a.body_model,
+    )
     return 0
 
 
 def _cmd_train(a: argparse.Namespace) -> int:
-    from .train.stages import run_training
+    from pathlib import Path
 
+    from .train.loop import check_run_folder
+    from .train.stages import STAGES, run_training
+    from .validate import check_device, check_output_folder
+
+    # Before any data is loaded: the run folder(s), the device, and a forgotten --resume.
+    check_output_folder(a.out)
+    check_device(a.device)
+    for folder in [Path(a.out) / s for s in STAGES] if a.stage == "all" else [Path(a.out)]:
+        if not a.resume:
+            check_run_folder(folder, resume=False, overwrite=a.overwrite)
+    if a.resume and a.stage != "all":
+        check_run_folder(a.out, resume=True)
     run_training(
         a.stage,
         data=a.data,
@@ -56,6 +96,7 @@ def _cmd_train(a: argparse.Namespace) -> int:
         decomposition=a.decomposition,
         style=a.style,
         quiet=a.quiet,
+        overwrite=a.overwrite,
     )
     return 0
 
@@ -77,12 +118,21 @@ def _cmd_render(a: argparse.Namespace) -> int:
 def _cmd_evaluate(a: argparse.Namespace) -> int:
     from .evaluate.report import run_evaluate
 
-    run_evaluate(a.model, a.data, a.output, protocol=a.protocol, seed=a.seed, quick=a.quick, quiet=a.quiet)
+    run_evaluate(
+        a.model,
+        a.data,
+        a.output,
+        protocol=a.protocol,
+        seed=a.seed,
+        quick=a.quick,
+        quiet=a.quiet,
+        published_features=a.published_features,
+    )
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="music2dance",
         description="Give it a song, get back a dance: beat analysis, data preparation, training, "
         "generation, evaluation and rendering of 3D dances.",
@@ -96,12 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("-o", "--output", default="beats.png", help="plot to write (png/pdf/svg)")
     b.add_argument(
         "--tolerance-frames",
-        type=int,
+        type=int_arg(0, 100),
         default=2,
         help="a kinematic beat hits a music beat within +-N frames of the dance's frame rate",
     )
-    b.add_argument("--shifts", type=int, default=200, help="random motion shifts for the chance level")
-    b.add_argument("--seed", type=int, default=0)
+    b.add_argument(
+        "--shifts", type=int_arg(1, 100_000), default=200, help="random motion shifts for the chance level"
+    )
+    b.add_argument("--seed", type=seed_arg, default=0)
     _add_common(b)
     b.set_defaults(func=_cmd_beats)
 
@@ -110,6 +162,17 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("-o", "--output", default="data/prepared")
     pr.add_argument("--workers", type=int, default=0, help="processes (0: one per core)")
     pr.add_argument("--force", action="store_true", help="rebuild every sequence")
+    pr.add_argument(
+        "--format",
+        default="auto",
+        choices=["auto", "tang", "aistpp", "finedance", "popdanceset", "folder"],
+        help="the data set's layout (default: detected; see docs/DATA.md)",
+    )
+    pr.add_argument("--music", help="folder of the songs when not inside DIR (AIST++: the AIST wavs)")
+    pr.add_argument(
+        "--body-model",
+        help="your SMPL / SMPL-X model file (.npz or .pkl) for AIST++ motions/, FineDance, PopDanceSet",
+    )
     _add_common(pr)
     pr.set_defaults(func=_cmd_prepare)
 
@@ -130,11 +193,17 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["cpu", "paper", "tiny"],
         help="model size: cpu (default, trains here), paper (the paper's sizes, for a GPU), tiny",
     )
-    t.add_argument("--steps", type=int, help="override the number of training steps")
+    t.add_argument("--steps", type=int_arg(1, 10**9), help="override the number of training steps")
     t.add_argument("--decomposition", help="composition only: the trained DU-VAE run folder")
     t.add_argument("--style", help="composition only: the trained style classifier run folder")
     t.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
-    t.add_argument("--device", default="cpu", help="cpu or cuda")
+    t.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start afresh over a run folder that holds a checkpoint, deleting it (without --resume or "
+        "--overwrite such a folder is refused)",
+    )
+    t.add_argument("--device", default="cpu", type=device_arg, help="cpu, cuda or cuda:N")
     _add_common(t)
     t.set_defaults(func=_cmd_train)
 
@@ -146,8 +215,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="dance.npz",
         help="output; the extension decides: .npz .mp4 .gif .html .bvh .json",
     )
-    g.add_argument("--seconds", type=float, help="dance length (default: the whole song)")
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument(
+        "--seconds",
+        type=float_arg(3.0, 900.0, " s"),
+        help="dance length, 3 to 900 s (default: the whole song)",
+    )
+    g.add_argument(
+        "--seed", type=seed_arg, default=0, help="0 to 2**63-1; the same seed gives the same dance"
+    )
     g.add_argument("--model", help="model folder (default: the bundled model)")
     _add_common(g)
     g.set_defaults(func=_cmd_generate)
@@ -156,7 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("dance", help="dance .npz from `generate` (or .bvh)")
     r.add_argument("song", nargs="?", help="audio to mux into video / embed in the page")
     r.add_argument("-o", "--output", required=True, help=".mp4 .gif .html .bvh .json .npz")
-    r.add_argument("--fps", type=float, default=30.0, help="output frame rate (video, gif, page)")
+    r.add_argument(
+        "--fps",
+        type=float_arg(1.0, 120.0),
+        default=30.0,
+        help="output frame rate, 1 to 120 (video, gif, page)",
+    )
     _add_common(r)
     r.set_defaults(func=_cmd_render)
 
@@ -164,7 +244,17 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--model", help="model folder (default: the bundled model)")
     e.add_argument("--data", default="data/prepared", help="folder written by `prepare`")
     e.add_argument("-o", "--output", default="report", help="report folder")
-    e.add_argument("--protocol", help="JSON file overriding protocol fields")
+    e.add_argument(
+        "--protocol",
+        help="tang, aistpp, finedance (the field's settings for that data set; default: the prepared "
+        'data\'s dataset, else tang) or a JSON file of protocol fields ("name" picks its preset)',
+    )
+    e.add_argument(
+        "--published-features",
+        action="store_true",
+        help="the published feature code's variants (bugged acceleration, geometric rows 5-6, 1/120 s "
+        "frame time, SMPL template body sizes), to compare with published tables",
+    )
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--quick", action="store_true", help="fewer samples, for a smoke check")
     _add_common(e)
@@ -172,17 +262,80 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+def _precheck_evaluate(a: argparse.Namespace) -> None:
+    """evaluate's file and option inputs, checked with the same layer before its long run."""
+    from .validate import MAX_SEED, check_output_folder
+
+    if not 0 <= a.seed <= MAX_SEED:
+        raise input_error("--seed", f"must be an integer from 0 to {MAX_SEED}, got {a.seed}")
+    check_output_folder(a.output, option="-o")
+    if a.model is not None and a.model != "none":
+        from .generate.dance import load_model
+
+        load_model(a.model)
+
+
+_PRECHECKS = {"evaluate": _precheck_evaluate}
+
+
+def _on_signal(signum, frame):
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _signals_as_exceptions():
+    """SIGTERM and SIGHUP raise `Terminated`, so temp outputs are removed as on Ctrl-C (SIGINT)."""
+    saved = {}
+    with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            saved[sig] = signal.signal(sig, _on_signal)
     try:
-        return int(args.func(args) or 0)
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # --help, --version, or a bad option (one line already printed)
+        return e.code if isinstance(e.code, int) else 2
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    debug = getattr(args, "debug", False)
+    try:
+        with _signals_as_exceptions(), warnings.catch_warnings():
+            if not debug:  # librosa's warnings about odd audio (silence, no pitch) are not for the user
+                warnings.filterwarnings("ignore", module="librosa")
+            if args.command in _PRECHECKS:
+                _PRECHECKS[args.command](args)
+            return int(args.func(args) or 0)
     except Music2DanceError as e:
-        print(f"error: {e}", file=sys.stderr)
+        if debug:
+            raise
+        print(f"error: {one_line(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Terminated as e:
+        print(f"terminated ({signal.Signals(e.signum).name})", file=sys.stderr)
+        return 128 + e.signum
+    except OSError as e:  # disk full, permission denied, ... while writing: name the file
+        if debug:
+            raise
+        where = e.filename or "output"
+        print(f"error: {one_line(f'{where}: {e.strerror or e}')}", file=sys.stderr)
+        return 2
+    except Exception as e:  # a bug, not bad input: still one line; --debug shows the traceback
+        if debug:
+            raise
+        why = one_line(str(e))[:300]
+        print(
+            f"error: internal error ({type(e).__name__}: {why}); please report it (--debug shows the details)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

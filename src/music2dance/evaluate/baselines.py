@@ -113,12 +113,29 @@ def mean_pose_row(test: list[PreparedSequence], pose: np.ndarray, fps: float) ->
     ]
 
 
-def _fit_length(joints: np.ndarray, n: int) -> np.ndarray:
-    """Crop to n frames, or repeat the dance (facing-preserving: plain repetition) until it reaches n."""
-    if len(joints) >= n:
-        return joints[:n]
-    reps = int(np.ceil(n / len(joints)))
-    return np.concatenate([joints] * reps, axis=0)[:n]
+def _fit_length(joints: np.ndarray, n: int, fps: float) -> np.ndarray:
+    """Crop to n frames, or repeat the dance until it reaches n, joined as the model joins units.
+
+    Each repeat is first moved horizontally so that its root starts where the previous copy's root ended
+    (no metre-sized jump across the floor), then `generate.dance.join_unit` blends away the remaining
+    position and velocity gap. The facing is left as it is.
+    """
+    from ..generate.dance import join_unit
+
+    x = np.asarray(joints, dtype=np.float64)
+    if len(x) >= n:
+        return x[:n]
+    out = [x]
+    total = len(x)
+    while total < n:
+        prev = out[-1]
+        nxt = x.copy()
+        nxt[..., [0, 2]] += prev[-1, 0, [0, 2]] - nxt[0, 0, [0, 2]]
+        nxt = join_unit(nxt, prev, 1.0 / fps, 1.0 / fps)
+        # the joined copy starts on the previous copy's last pose: keep that frame once
+        out.append(nxt[1:])
+        total += len(nxt) - 1
+    return np.concatenate(out, axis=0)[:n]
 
 
 def wrong_song_row(
@@ -126,8 +143,8 @@ def wrong_song_row(
 ) -> list[EvalDance]:
     """A random real training dance played on each test song: real motion, unrelated music.
 
-    Prefers a training dance at least as long as the song; otherwise the dance is repeated (the seam is a
-    jump, which the boundary metric may see; it is the fairest "real but wrong" reference we can build).
+    Prefers a training dance at least as long as the song; otherwise the dance is repeated, joined without
+    a jump (see `_fit_length`).
     """
     out = []
     for s in test:
@@ -136,7 +153,7 @@ def wrong_song_row(
         t = pool[int(rng.integers(len(pool)))]
         out.append(
             EvalDance(
-                s.name, s.style, _fit_length(t.joints, len(s.joints)), fps, s.music_beats, source=t.name
+                s.name, s.style, _fit_length(t.joints, len(s.joints), fps), fps, s.music_beats, source=t.name
             )
         )
     return out
@@ -153,7 +170,9 @@ def music_summary(music: np.ndarray) -> np.ndarray:
 def retrieval_row(test: list[PreparedSequence], train: list[PreparedSequence], fps: float) -> list[EvalDance]:
     """Nearest-neighbour retrieval: the training dance whose song's features are closest to the test song's.
 
-    Distance: Euclidean between `music_summary` vectors standardised by the training songs' spread.
+    Distance: Euclidean between `music_summary` vectors standardised by the training songs' spread. Only
+    training dances at least as long as the test song are candidates, so the retrieved dance is played
+    without a seam; when none is long enough the nearest is repeated, joined without a jump (`_fit_length`).
     """
     ref = np.stack([music_summary(t.music) for t in train])
     mu, sd = ref.mean(axis=0), ref.std(axis=0) + 1e-8
@@ -161,10 +180,14 @@ def retrieval_row(test: list[PreparedSequence], train: list[PreparedSequence], f
     out = []
     for s in test:
         q = (music_summary(s.music) - mu) / sd
-        t = train[int(np.argmin(((z - q) ** 2).sum(axis=1)))] if q.size else train[0]
+        d = ((z - q) ** 2).sum(axis=1) if q.size else np.zeros(len(train))
+        long_enough = np.array([len(t.joints) >= len(s.joints) for t in train])
+        if long_enough.any():
+            d = np.where(long_enough, d, np.inf)
+        t = train[int(np.argmin(d))]
         out.append(
             EvalDance(
-                s.name, s.style, _fit_length(t.joints, len(s.joints)), fps, s.music_beats, source=t.name
+                s.name, s.style, _fit_length(t.joints, len(s.joints), fps), fps, s.music_beats, source=t.name
             )
         )
     return out

@@ -149,6 +149,43 @@ GEOMETRIC_RELATIONS: tuple[tuple[str, tuple[str, ...], object, str], ...] = (
     ("fast", ("pelvis",), ("hl", 2.3), "root fast"),
 )
 GEOMETRIC_FEATURE_NAMES: tuple[str, ...] = tuple(r[3] for r in GEOMETRIC_RELATIONS)
+_HAND_UP = ("right hand moves up", "left hand moves up")
+
+
+def canonical_body_sizes() -> dict[str, float]:
+    """Humerus, shoulder width and hip width (metres) of the canonical skeleton the data is normalised to.
+
+    From `motion.clean.STANDARD_BONE_LENGTHS`: the upper arm; shoulders and hips hang off one central
+    joint each, on a line, so the widths are the sums of the two side bones (0.282 / 0.272 / 0.210 m).
+    """
+    from ..motion.clean import STANDARD_BONE_LENGTHS as L
+
+    return {
+        "humerus_m": float(L[_J["left_elbow"]]),
+        "shoulder_width_m": float(L[_J["left_shoulder"]] + L[_J["right_shoulder"]]),
+        "hip_width_m": float(L[_J["left_hip"]] + L[_J["right_hip"]]),
+    }
+
+
+# The published code's body sizes: distances between SMPL template joints (AIST++ API features/manual.py:
+# left shoulder - left elbow, left - right shoulder, left - right hip), metres.
+_SMPL_TEMPLATE = {
+    "l_shoulder": (1.99113488e-01, 2.36807942e-01, -1.80702247e-02),
+    "l_elbow": (4.54445392e-01, 2.21158922e-01, -4.10167128e-02),
+    "r_shoulder": (-1.91692337e-01, 2.36928746e-01, -1.23055102e-02),
+    "l_hip": (5.64076714e-02, -3.23069185e-01, 1.09197125e-02),
+    "r_hip": (-6.24834076e-02, -3.31302464e-01, 1.50412619e-02),
+}
+
+
+def smpl_body_sizes() -> dict[str, float]:
+    """The published code's body sizes (0.257 / 0.391 / 0.119 m), from the SMPL template joints."""
+    t = {k: np.array(v) for k, v in _SMPL_TEMPLATE.items()}
+    return {
+        "humerus_m": float(np.linalg.norm(t["l_shoulder"] - t["l_elbow"])),
+        "shoulder_width_m": float(np.linalg.norm(t["l_shoulder"] - t["r_shoulder"])),
+        "hip_width_m": float(np.linalg.norm(t["l_hip"] - t["r_hip"])),
+    }
 
 
 def _point(x: np.ndarray, name: str) -> np.ndarray:
@@ -177,16 +214,22 @@ def geometric_features(
     joints: np.ndarray,
     fps: float,
     *,
-    humerus_m: float = 0.26,
-    shoulder_width_m: float = 0.36,
-    hip_width_m: float = 0.12,
+    humerus_m: float | None = None,
+    shoulder_width_m: float | None = None,
+    hip_width_m: float | None = None,
+    published_hand_up: bool = False,
+    fixed_frame_time: bool = False,
     per_frame: bool = False,
 ) -> np.ndarray:
     """Geometric features: the 32 `GEOMETRIC_RELATIONS` per frame t = 1..T-1, averaged: (32,) in [0, 1].
 
-    Distances are thresholded at multiples of the body sizes (metres) and velocities use the true frame time
-    1/fps (the published code used a fixed 1/120 s whatever the data's rate). A degenerate plane or direction
-    (zero-length normal) makes the relation False, as published. per_frame=True returns (T-1, 32) booleans.
+    Distances are thresholded at multiples of the body sizes (metres; None: measured on the canonical
+    skeleton, `canonical_body_sizes`). A degenerate plane or direction (zero-length normal) makes the
+    relation False, as published. per_frame=True returns (T-1, 32) booleans.
+    Published variants: published_hand_up=True makes rows 5-6 ("hand moves up") what the published code
+    computes: its `f_move(belly, chest, chest, wrist)` never reads the wrist, so both rows are the velocity
+    of the chest relative to the belly along belly -> chest. fixed_frame_time=True divides displacements by
+    the published fixed 1/120 s instead of the true frame time 1/fps.
     """
     x = _check(joints)
     if x.shape[1] != NUM_JOINTS:
@@ -196,10 +239,17 @@ def geometric_features(
         return (
             np.zeros((0, len(GEOMETRIC_RELATIONS)), bool) if per_frame else np.zeros(len(GEOMETRIC_RELATIONS))
         )
-    sizes = {"hl": humerus_m, "sw": shoulder_width_m, "hw": hip_width_m}
-    dt = 1.0 / float(fps)
+    canon = canonical_body_sizes()
+    sizes = {
+        "hl": canon["humerus_m"] if humerus_m is None else humerus_m,
+        "sw": canon["shoulder_width_m"] if shoulder_width_m is None else shoulder_width_m,
+        "hw": canon["hip_width_m"] if hip_width_m is None else hip_width_m,
+    }
+    dt = 1.0 / 120.0 if fixed_frame_time else 1.0 / float(fps)
     cols = []
-    for kind, names, thr, _ in GEOMETRIC_RELATIONS:
+    for kind, names, thr, label in GEOMETRIC_RELATIONS:
+        if published_hand_up and label in _HAND_UP:
+            names = ("pelvis", "spine", "spine")  # published: belly, chest, chest (the wrist is unused)
         P = [_point(x, n) for n in names]
         cur = [p[1:] for p in P]
         prev = [p[:-1] for p in P]
@@ -282,15 +332,63 @@ def clip_starts(
 
 
 def resample_joints(joints: np.ndarray, fps_in: float, fps_out: float) -> np.ndarray:
-    """Linear resampling of (T, J, 3) joints to another frame rate (same start, same duration)."""
+    """Resample (T, J, 3) joints to another frame rate (same start, same duration).
+
+    Downsampling interpolates linearly; upsampling uses a cubic spline, because linear interpolation makes
+    the speed piecewise constant and so hides the speed minima that motion-beat detectors look for.
+    """
     x = _check(joints)
     if abs(fps_in - fps_out) < 1e-9 or x.shape[0] < 2:
         return x
     T = x.shape[0]
     t_in = np.arange(T) / fps_in
-    n_out = max(int(np.floor((T - 1) / fps_in * fps_out)) + 1, 1)
+    n_out = max(int(np.floor((T - 1) / fps_in * fps_out + 1e-9)) + 1, 1)
     t_out = np.arange(n_out) / fps_out
     flat = x.reshape(T, -1)
+    if fps_out > fps_in and T >= 4:
+        from scipy.interpolate import make_interp_spline
+
+        return make_interp_spline(t_in, flat, k=3)(t_out).reshape(n_out, -1, 3)
     return np.stack([np.interp(t_out, t_in, flat[:, k]) for k in range(flat.shape[1])], axis=1).reshape(
         n_out, -1, 3
     )
+
+
+def motion_statistics(joints: np.ndarray, fps: float) -> np.ndarray:
+    """Per-clip motion statistics for the classifier two-sample test: (F,) float64, see MOTION_STAT_NAMES.
+
+    Per joint: mean and std over the clip of its speed (m/s) and of its acceleration magnitude (m/s^2);
+    per non-root joint: mean and std of its height above the pelvis (m); the pelvis's height above the
+    clip's lowest joint (mean, std, m) and its horizontal speed (mean, std, m/s).
+    """
+    x = _check(joints)
+    J = x.shape[1]
+    if x.shape[0] < 3:
+        return np.zeros(4 * J + 2 * (J - 1) + 4)
+    v = np.linalg.norm(np.diff(x, axis=0), axis=-1) * fps  # (T-1, J)
+    a = np.linalg.norm(x[2:] - 2 * x[1:-1] + x[:-2], axis=-1) * fps**2  # (T-2, J)
+    h = x[:, 1:, 1] - x[:, :1, 1]  # (T, J-1) height above the pelvis
+    ph = x[:, 0, 1] - x[:, :, 1].min()
+    rv = np.linalg.norm(np.diff(x[:, 0, [0, 2]], axis=0), axis=-1) * fps
+    return np.concatenate(
+        [
+            v.mean(0),
+            v.std(0),
+            a.mean(0),
+            a.std(0),
+            h.mean(0),
+            h.std(0),
+            [ph.mean(), ph.std(), rv.mean(), rv.std()],
+        ]
+    )
+
+
+MOTION_STAT_NAMES: tuple[str, ...] = (
+    tuple(f"{n} speed mean" for n in CANONICAL_JOINTS)
+    + tuple(f"{n} speed std" for n in CANONICAL_JOINTS)
+    + tuple(f"{n} acceleration mean" for n in CANONICAL_JOINTS)
+    + tuple(f"{n} acceleration std" for n in CANONICAL_JOINTS)
+    + tuple(f"{n} height above pelvis mean" for n in CANONICAL_JOINTS[1:])
+    + tuple(f"{n} height above pelvis std" for n in CANONICAL_JOINTS[1:])
+    + ("pelvis height mean", "pelvis height std", "root horizontal speed mean", "root horizontal speed std")
+)

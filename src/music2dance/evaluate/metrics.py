@@ -11,53 +11,9 @@ import numpy as np
 
 from ..io.skeleton import BONES, FEET
 from .features import face_forward, joint_speed
+from .sets import fid, frechet_distance, standardize  # noqa: F401  (the feature-set distances live there)
 
 # ---------------------------------------------------------------------------------------------- feature sets
-
-
-def standardize(reference: np.ndarray, *others: np.ndarray, eps: float = 1e-10) -> list[np.ndarray]:
-    """Standardise feature sets by the reference set's per-dimension mean and std (as Bailando/EDGE do).
-
-    reference (N, D); returns [reference', *others'] with (x - mean_ref) / (std_ref + eps).
-    """
-    ref = np.asarray(reference, dtype=np.float64)
-    mu, sd = ref.mean(axis=0), ref.std(axis=0)
-    return [(np.asarray(x, dtype=np.float64) - mu) / (sd + eps) for x in (ref, *others)]
-
-
-def frechet_distance(a: np.ndarray, b: np.ndarray, *, eps: float = 1e-6) -> float:
-    """Fréchet distance between Gaussians fitted to two feature sets (N, D) and (M, D).
-
-    |mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2)), sample covariances (ddof 1). When the matrix root
-    is not finite (singular covariances: fewer clips than dimensions) eps * I is added to both, as the field
-    does.
-    """
-    import warnings
-
-    from scipy import linalg
-
-    a = np.atleast_2d(np.asarray(a, dtype=np.float64))
-    b = np.atleast_2d(np.asarray(b, dtype=np.float64))
-    if len(a) < 2 or len(b) < 2:
-        return float("nan")
-    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
-    sa, sb = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
-    with warnings.catch_warnings():
-        # fewer clips than feature dimensions make singular covariances: expected, handled below
-        warnings.simplefilter("ignore")
-        covmean = linalg.sqrtm(sa @ sb)
-        if not np.isfinite(covmean).all():
-            off = np.eye(sa.shape[0]) * eps
-            covmean = linalg.sqrtm((sa + off) @ (sb + off))
-    covmean = np.real(covmean)
-    d = mu_a - mu_b
-    return float(max(d @ d + np.trace(sa) + np.trace(sb) - 2.0 * np.trace(covmean), 0.0))
-
-
-def fid(reference: np.ndarray, generated: np.ndarray) -> float:
-    """FID_k / FID_g: Fréchet distance after standardising both sets by the reference set (N, D), (M, D)."""
-    ref, gen = standardize(reference, generated)
-    return frechet_distance(ref, gen)
 
 
 def diversity(features: np.ndarray, *, index: np.ndarray | None = None) -> float:
@@ -112,6 +68,47 @@ def motion_beats_speed_minima(
     # tiny differences from float noise in a still pose are not beats
     s = np.round(s, 9)
     return argrelextrema(s, np.less)[0].astype(int)
+
+
+def motion_beats_fact(joints: np.ndarray, *, order: int = 10) -> np.ndarray:
+    """FACT's motion beats (mint `tools/calculate_beat_scores.py`, `motion_peak_onehot`).
+
+    The envelope e[t] = sum over joints of |p[t] - p[t-1]| (e[0] = 0; raw, unsmoothed, per frame), and the
+    beats are its strict local minima over +-order frames (`scipy.signal.argrelextrema`, order 10 at 60
+    fps). Returns (K,) int frame indices (envelope step t-1 -> t is frame t).
+    """
+    from scipy.signal import argrelextrema
+
+    x = np.asarray(joints, dtype=np.float64)
+    if len(x) < 3:
+        return np.zeros(0, dtype=int)
+    e = np.zeros(len(x))
+    e[1:] = np.linalg.norm(np.diff(x, axis=0), axis=-1).sum(axis=1)
+    e = np.round(e, 9)  # float noise in a still pose is not a beat
+    return argrelextrema(e, np.less, order=max(int(order), 1))[0].astype(int)
+
+
+def shifted_chance(
+    score: Callable[[np.ndarray], float],
+    beats: np.ndarray,
+    period: float,
+    *,
+    n_shifts: int = 50,
+    rng: np.random.Generator,
+) -> float:
+    """Chance level of a beat score: mean of score(beats shifted circularly by a uniform random offset).
+
+    beats (B,) in any unit, period the span they wrap around (the dance's length in that unit). Shifting
+    keeps the music's tempo and the number of beats but breaks their phase with the motion, so a dance
+    whose beats hit the music only by density scores about its chance level.
+    """
+    b = np.asarray(beats, dtype=np.float64).ravel()
+    if period <= 0 or n_shifts < 1:
+        return float("nan")
+    vals = [score(np.sort((b + rng.uniform(0, period)) % period)) for _ in range(n_shifts)]
+    vals = np.asarray(vals, dtype=np.float64)
+    vals = vals[np.isfinite(vals)]
+    return float(vals.mean()) if vals.size else float("nan")
 
 
 def beat_align_score(
@@ -387,28 +384,5 @@ def bootstrap_ci(
     rng = rng if rng is not None else np.random.default_rng(0)
     idx = rng.integers(0, v.size, size=(n_boot, v.size))
     stats = np.array([statistic(v[i]) for i in idx]) if statistic is not np.mean else v[idx].mean(axis=1)
-    lo, hi = np.percentile(stats, [50 * (1 - ci), 50 * (1 + ci)])
-    return float(lo), float(hi)
-
-
-def bootstrap_set_ci(
-    fn: Callable[[np.ndarray], float],
-    n: int,
-    *,
-    n_boot: int = 1000,
-    ci: float = 0.95,
-    rng: np.random.Generator | None = None,
-) -> tuple[float, float]:
-    """Percentile interval of a set statistic fn(index) where index (n,) resamples the set's rows.
-
-    Used for FID and Div: fn receives indices into the generated set (the reference set stays fixed).
-    """
-    if n < 2:
-        return float("nan"), float("nan")
-    rng = rng if rng is not None else np.random.default_rng(0)
-    stats = np.array([fn(rng.integers(0, n, size=n)) for _ in range(n_boot)], dtype=np.float64)
-    stats = stats[np.isfinite(stats)]
-    if stats.size < 2:
-        return float("nan"), float("nan")
     lo, hi = np.percentile(stats, [50 * (1 - ci), 50 * (1 + ci)])
     return float(lo), float(hi)

@@ -1,10 +1,13 @@
 """`music2dance evaluate`: every metric for the reference rows and the model: report.md, results.json, plots.
 
-All rows go through the same code; numbers carry bootstrap intervals, and the protocol is printed with them.
+All rows go through the same code (`row.evaluate_row`), at the same number of clips; numbers carry intervals
+from resampled dances, distances their noise floors and beat scores their chance levels, and the protocol is
+printed with them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import json
@@ -18,19 +21,18 @@ import numpy as np
 
 from ..errors import input_error
 from ..io.atomic import write_text_atomic
-from . import metrics as M
 from .baselines import (
     EvalDance,
     PreparedSequence,
-    data_mean_pose,
     ground_truth,
     load_prepared,
     mean_pose_row,
     retrieval_row,
     wrong_song_row,
 )
-from .features import clip_starts, geometric_features, kinetic_features, resample_joints
+from .features import resample_joints
 from .protocol import Protocol
+from .row import build_reference, clip_count, evaluate_row, style_input
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +49,27 @@ class MetricInfo:
 
 
 METRICS: tuple[MetricInfo, ...] = (
-    MetricInfo("fid_k", "FID_k", "lower", "field"),
-    MetricInfo("fid_g", "FID_g", "lower", "field"),
-    MetricInfo("div_k", "Div_k", "gt", "field"),
-    MetricInfo("div_g", "Div_g", "gt", "field"),
-    MetricInfo("bas_aist", "BAS (AIST++)", "higher", "field"),
-    MetricInfo("bas_bailando", "BAS (Bailando)", "higher", "field"),
-    MetricInfo("beat_coverage", "beat coverage", "gt", "paper"),
-    MetricInfo("beat_hit_rate", "beat hit rate", "higher", "paper"),
+    MetricInfo("fid_k", "FID_k", "lower", "fid"),
+    MetricInfo("fid_k_inf", "FID_k inf", "ref", "fid"),
+    MetricInfo("fid_k_floor", "FID_k floor", "ref", "fid"),
+    MetricInfo("fid_g", "FID_g", "lower", "fid"),
+    MetricInfo("fid_g_inf", "FID_g inf", "ref", "fid"),
+    MetricInfo("fid_g_floor", "FID_g floor", "ref", "fid"),
+    MetricInfo("c2st", "C2ST accuracy", "lower", "realism"),
+    MetricInfo("c2st_floor", "C2ST floor", "ref", "realism"),
+    MetricInfo("kid_k", "KID_k", "lower", "realism"),
+    MetricInfo("kid_k_floor", "KID_k floor", "ref", "realism"),
+    MetricInfo("kid_g", "KID_g", "lower", "realism"),
+    MetricInfo("kid_g_floor", "KID_g floor", "ref", "realism"),
+    MetricInfo("div_k", "Div_k", "gt", "realism"),
+    MetricInfo("div_g", "Div_g", "gt", "realism"),
+    MetricInfo("bas_aist", "BAS (AIST++)", "higher", "beats"),
+    MetricInfo("bas_aist_chance", "chance", "ref", "beats"),
+    MetricInfo("bas_bailando", "BAS (Bailando)", "higher", "beats"),
+    MetricInfo("bas_bailando_chance", "chance", "ref", "beats"),
+    MetricInfo("beat_hit_rate", "beat hit rate", "higher", "beats"),
+    MetricInfo("beat_hit_rate_chance", "chance", "ref", "beats"),
+    MetricInfo("beat_coverage", "beat coverage", "gt", "beats"),
     MetricInfo("diversity", "diversity (songs)", "gt", "paper"),
     MetricInfo("multimodality", "multimodality (seeds)", "higher", "paper"),
     MetricInfo("style_accuracy", "style accuracy", "higher", "paper"),
@@ -70,23 +85,16 @@ METRICS: tuple[MetricInfo, ...] = (
     MetricInfo("pose_distance_ratio", "dist. to mean pose last/first", "gt", "long"),
 )
 TABLES = {
-    "field": "The field's metrics (clips, features standardised by the train split)",
-    "paper": '"Dancing to Music" metrics (whole dances)',
+    "fid": "FID against the train split's clips (every row at the same number of clips)",
+    "realism": "Real or not: classifier two-sample test, KID, diversity",
+    "beats": "Beats (whole dances; chance = music beats shifted at random)",
+    "paper": '"Dancing to Music" metrics',
     "physical": "Physical plausibility and unit boundaries",
     "long": "Freezing and long-range behaviour (whole dances)",
 }
-
-
-@dataclass
-class Reference:
-    """What every row is compared against: the train split's clip features, style classifier, thresholds."""
-
-    kinetic: np.ndarray  # (N, 54)
-    geometric: np.ndarray  # (N, 32)
-    styles: np.ndarray  # (N,)
-    classifier: M.NearestCentroid
-    freeze_threshold: float  # m/s
-    pose: np.ndarray  # (J, 3)
+# pairs of rows that the realism metrics should tell apart, and the metrics asked
+SEPARATION_PAIRS = (("ground truth", "mean pose"), ("ground truth", MODEL_ROW), (MODEL_ROW, "mean pose"))
+SEPARATION_METRICS = ("fid_k", "fid_g", "kid_k", "kid_g", "c2st")
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -94,51 +102,6 @@ class Reference:
 
 def _is_none(model) -> bool:
     return model is not None and str(model).strip().lower() == "none"
-
-
-def _finite(x) -> float | None:
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def _entry(value: float, ci: tuple[float, float], n: int) -> dict:
-    return {"value": _finite(value), "ci_lo": _finite(ci[0]), "ci_hi": _finite(ci[1]), "n": int(n)}
-
-
-def _mean_entry(values, proto: Protocol, rng: np.random.Generator) -> dict:
-    v = np.asarray(values, dtype=np.float64)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return _entry(float("nan"), (float("nan"),) * 2, 0)
-    return _entry(v.mean(), M.bootstrap_ci(v, n_boot=proto.n_bootstrap, ci=proto.ci, rng=rng), v.size)
-
-
-def _clip_features(joints: np.ndarray, proto: Protocol) -> tuple[np.ndarray, np.ndarray]:
-    k = kinetic_features(
-        joints, proto.fps, window=proto.kinetic_window_frames, bugged_acceleration=proto.bugged_acceleration
-    )
-    g = geometric_features(
-        joints,
-        proto.fps,
-        humerus_m=proto.geo_humerus_m,
-        shoulder_width_m=proto.geo_shoulder_width_m,
-        hip_width_m=proto.geo_hip_width_m,
-    )
-    return k, g
-
-
-def _clips(d: EvalDance, proto: Protocol) -> list[tuple[int, int]]:
-    return clip_starts(
-        len(d.joints), proto.fps, clip_s=proto.clip_s, hop_s=proto.clip_hop_s, min_clip_s=proto.min_clip_s
-    )
-
-
-def _motion_beats(joints: np.ndarray, proto: Protocol) -> np.ndarray:
-    if proto.bas_motion_beats == "kinematic":
-        from ..motion.kinematic_beats import kinematic_beats
-
-        return np.asarray(kinematic_beats(joints, proto.fps), dtype=int)
-    return M.motion_beats_speed_minima(joints, proto.fps, smooth_sigma_s=proto.speed_smooth_sigma_s)
 
 
 def _pick_test(test: list[PreparedSequence], limit: int | None) -> list[PreparedSequence]:
@@ -182,7 +145,7 @@ def _conform(
 # ------------------------------------------------------------------------------------------- the model
 
 
-def _generate(
+def generate_rows(
     model_spec, test: list[PreparedSequence], proto: Protocol, seed: int, quiet: bool
 ) -> list[list[EvalDance]]:
     """Generated dances: per seed (proto.n_seeds), one EvalDance per test song, at the protocol fps."""
@@ -216,211 +179,40 @@ def _generate(
     return per_seed
 
 
-# ------------------------------------------------------------------------------------------- evaluation
-
-
-def build_reference(train: list[PreparedSequence], proto: Protocol) -> Reference:
-    """Clip features, style classifier, freezing threshold and mean pose of the training split."""
-    ks, gs, st, energies = [], [], [], []
-    for s in train:
-        d = EvalDance(s.name, s.style, s.joints, proto.fps, s.music_beats)
-        for a, b in _clips(d, proto):
-            k, g = _clip_features(s.joints[a:b], proto)
-            ks.append(k)
-            gs.append(g)
-            st.append(s.style)
-        energies.append(M.motion_energy(s.joints, proto.fps, window_s=proto.energy_window_s))
-    if len(ks) < 2:
-        raise input_error(
-            "train split", f"needs at least 2 clips of {proto.clip_s:g} s to fit against, got {len(ks)}"
-        )
-    kin, geo = np.stack(ks), np.stack(gs)
-    styles = np.array(st)
-    # the classifier sees the same standardised features as FID/Div; it re-standardises internally
-    clf = M.NearestCentroid().fit(
-        np.concatenate([M.standardize(kin)[0], M.standardize(geo)[0]], axis=1), styles
-    )
-    e = np.concatenate(energies) if energies else np.zeros(1)
-    return Reference(
-        kin, geo, styles, clf, proto.freeze_fraction_of_real * float(np.median(e)), data_mean_pose(train)
-    )
-
-
-def _style_input(ref: Reference, kin: np.ndarray, geo: np.ndarray) -> np.ndarray:
-    return np.concatenate([M.standardize(ref.kinetic, kin)[1], M.standardize(ref.geometric, geo)[1]], axis=1)
-
-
-def evaluate_row(
-    dances: list[EvalDance],
-    ref: Reference,
-    proto: Protocol,
-    rng: np.random.Generator,
-    seeds: list[list[EvalDance]] | None = None,
-) -> tuple[dict, dict]:
-    """All metrics of one row -> (results {metric: {value, ci_lo, ci_hi, n}}, raw arrays for the plots)."""
-    from ..motion.kinematic_beats import kinematic_beats
-
-    kin, geo, clip_song, clip_style = [], [], [], []
-    bas_a, bas_b, pfc, skate, bone, dist_frames = [], [], [], [], [], []
-    cov, hit, frozen, ratio, energy, pdist, pratio, jv, ja = ([] for _ in range(9))
-    curves, pose_curves = [], []
-    for d in dances:
-        x = d.joints
-        T = len(x)
-        beats_f = np.asarray(d.music_beats, dtype=np.float64) * proto.fps
-        for a, b in _clips(d, proto):
-            c = x[a:b]
-            k, g = _clip_features(c, proto)
-            kin.append(k)
-            geo.append(g)
-            clip_song.append(d.song)
-            clip_style.append(d.style)
-            mb = beats_f[(beats_f >= a) & (beats_f < b)] - a
-            mo = _motion_beats(c, proto)
-            bas_a.append(M.beat_align_score(mo, mb, variant="aist", sigma=proto.bas_sigma_frames))
-            bas_b.append(M.beat_align_score(mo, mb, variant="bailando", sigma=proto.bas_sigma_frames))
-            dist_frames.append(M.beat_distances(mb, mo))
-            pfc.append(M.physical_foot_contact(c, proto.fps))
-            skate.append(
-                M.foot_skating(
-                    c, proto.fps, contact_height_m=proto.contact_height_m, ankle_offset_m=proto.ankle_offset_m
-                )
-            )
-            bone.append(M.bone_length_variation(c)[0])
-        # whole-dance metrics
-        kb = np.asarray(kinematic_beats(x, proto.fps), dtype=np.float64) / proto.fps
-        mbs = np.asarray(d.music_beats, dtype=np.float64)
-        mbs = mbs[(mbs >= 0) & (mbs < T / proto.fps)]
-        cov.append(M.beat_coverage(len(kb), len(mbs)))
-        hit.append(M.beat_hit_rate(kb, mbs, proto.hit_tolerance_s))
-        fz = M.freezing_stats(
-            x,
-            proto.fps,
-            threshold=ref.freeze_threshold,
-            window_s=proto.energy_window_s,
-            trend_window_s=proto.trend_window_s,
-        )
-        frozen.append(fz["frozen_fraction"])
-        ratio.append(fz["energy_ratio"])
-        energy.append(fz["mean_energy"])
-        pd = M.distance_to_mean_pose(x, ref.pose)
-        pdist.append(pd.mean())
-        n = int(round(proto.trend_window_s * proto.fps))
-        pratio.append(
-            pd[-n:].mean() / pd[:n].mean() if len(pd) >= 2 * n and pd[:n].mean() > 1e-6 else float("nan")
-        )
-        starts = d.unit_starts if d.unit_starts is not None else np.arange(0, T, proto.unit_frames)
-        j = M.boundary_jump_ratio(x, starts)
-        jv.append(j["velocity_ratio"])
-        ja.append(j["acceleration_ratio"])
-        curves.append(M.motion_energy(x, proto.fps, window_s=proto.energy_window_s))
-        pose_curves.append(pd)
-
-    res: dict[str, dict] = {}
-    kin, geo = np.array(kin), np.array(geo)
-    nb, ci = proto.n_bootstrap, proto.ci
-    n = len(kin)
-    for key, feats, rfeats in (("k", kin, ref.kinetic), ("g", geo, ref.geometric)):
-        _, zf = M.standardize(rfeats, feats)
-        value = M.fid(rfeats, feats)
-        res[f"fid_{key}"] = _entry(
-            value,
-            M.bootstrap_set_ci(lambda i, f=feats, r=rfeats: M.fid(r, f[i]), n, n_boot=nb, ci=ci, rng=rng),
-            n,
-        )
-        res[f"div_{key}"] = _entry(
-            M.diversity(zf),
-            M.bootstrap_set_ci(lambda i, z=zf: M.diversity(z[i], index=i), n, n_boot=nb, ci=ci, rng=rng),
-            n,
-        )
-    res["bas_aist"] = _mean_entry(bas_a, proto, rng)
-    res["bas_bailando"] = _mean_entry(bas_b, proto, rng)
-    res["beat_coverage"] = _mean_entry(cov, proto, rng)
-    res["beat_hit_rate"] = _mean_entry(hit, proto, rng)
-    # diversity across songs: each song's first clip, kinetic features standardised by the train split
-    first = {}
-    for s, k in zip(clip_song, kin):
-        first.setdefault(s, k)
-    zs = M.standardize(ref.kinetic, np.array(list(first.values())))[1] if first else np.zeros((0, 1))
-    res["diversity"] = _entry(
-        M.diversity(zs),
-        M.bootstrap_set_ci(lambda i: M.diversity(zs[i], index=i), len(zs), n_boot=nb, ci=ci, rng=rng),
-        len(zs),
-    )
-    res["multimodality"] = _entry(float("nan"), (float("nan"),) * 2, 0)
-    if seeds and len(seeds) > 1:
-        per_song = []
-        for songs in zip(*seeds):
-            fs = []
-            for d in songs:
-                cl = _clips(d, proto)
-                if cl:
-                    fs.append(_clip_features(d.joints[cl[0][0] : cl[0][1]], proto)[0])
-            if len(fs) > 1:
-                per_song.append(M.diversity(M.standardize(ref.kinetic, np.array(fs))[1]))
-        res["multimodality"] = _mean_entry(per_song, proto, rng)
-    if n:
-        pred = ref.classifier.predict(_style_input(ref, kin, geo))
-        res["style_accuracy"] = _mean_entry((pred == np.array(clip_style)).astype(float), proto, rng)
-    else:
-        res["style_accuracy"] = _entry(float("nan"), (float("nan"),) * 2, 0)
-    for key, vals in (
-        ("pfc", pfc),
-        ("foot_skating", skate),
-        ("bone_std_cm", bone),
-        ("jump_velocity_ratio", jv),
-        ("jump_acceleration_ratio", ja),
-        ("frozen_fraction", frozen),
-        ("energy_ratio", ratio),
-        ("mean_energy", energy),
-        ("pose_distance", pdist),
-        ("pose_distance_ratio", pratio),
-    ):
-        res[key] = _mean_entry(vals, proto, rng)
-    raw = {
-        "energy": curves,
-        "pose_distance": pose_curves,
-        "beat_distances": np.concatenate(dist_frames) if dist_frames else np.zeros(0),
-        "first_dance": dances[0].joints if dances else np.zeros((0, 18, 3)),
-        "n_clips": n,
-        "n_dances": len(dances),
-    }
-    return res, raw
-
-
 def _overlap(a: dict, b: dict) -> bool:
     if None in (a["ci_lo"], a["ci_hi"], b["ci_lo"], b["ci_hi"]):
         return a["value"] == b["value"] and a["value"] is not None
     return not (a["ci_hi"] < b["ci_lo"] or b["ci_hi"] < a["ci_lo"])
 
 
-MUSIC_METRICS = ("bas_aist", "bas_bailando", "beat_coverage", "beat_hit_rate", "style_accuracy")
+MUSIC_METRICS = ("bas_aist", "bas_bailando", "beat_hit_rate", "style_accuracy")
+LABELS = {m.key: m.label for m in METRICS}
+
+
+def _ok(rows: dict, r: str, key: str) -> bool:
+    return r in rows and key in rows[r] and rows[r][key]["value"] is not None
 
 
 def callouts(rows: dict[str, dict]) -> list[str]:
     """Plain-words notes on metrics that fail to separate rows they should separate from ground truth.
 
     Every metric should tell a frozen mean pose from real dances; music metrics should also tell real
-    motion on the wrong song from the real dance on its own song. Real-motion baselines (wrong song,
-    retrieval) scoring like ground truth on motion-only metrics is expected (those metrics ignore the
-    music) and said once.
+    motion on the wrong song from the real dance on its own song, and beat scores should stand above
+    their chance level. Real-motion baselines (wrong song, retrieval) scoring like ground truth on
+    motion-only metrics is expected (those metrics ignore the music) and said once.
     """
     out = []
     gt = rows.get("ground truth", {})
-
-    def ok(r, key):
-        return r in rows and key in rows[r] and rows[r][key]["value"] is not None
-
     blind = []
     for m in METRICS:
-        if not ok("ground truth", m.key):
+        if m.better == "ref" or not _ok(rows, "ground truth", m.key):
             continue
-        if ok("mean pose", m.key) and _overlap(gt[m.key], rows["mean pose"][m.key]):
+        if _ok(rows, "mean pose", m.key) and _overlap(gt[m.key], rows["mean pose"][m.key]):
             out.append(
                 f"{m.label} does not separate a frozen mean pose from ground truth (intervals overlap)."
             )
         elif (
-            ok("mean pose", m.key)
+            _ok(rows, "mean pose", m.key)
             and m.better in ("higher", "lower")
             and ((rows["mean pose"][m.key]["value"] > gt[m.key]["value"]) == (m.better == "higher"))
         ):
@@ -429,7 +221,7 @@ def callouts(rows: dict[str, dict]) -> list[str]:
             )
         if m.key in MUSIC_METRICS:
             for r in ("wrong song", "retrieval"):
-                if not ok(r, m.key):
+                if not _ok(rows, r, m.key):
                     continue
                 if _overlap(gt[m.key], rows[r][m.key]):
                     out.append(
@@ -440,8 +232,14 @@ def callouts(rows: dict[str, dict]) -> list[str]:
                     out.append(
                         f"{m.label} rates real motion on the wrong song ({r}) better than ground truth."
                     )
-        elif ok("wrong song", m.key) and _overlap(gt[m.key], rows["wrong song"][m.key]):
+        elif _ok(rows, "wrong song", m.key) and _overlap(gt[m.key], rows["wrong song"][m.key]):
             blind.append(m.label)
+    for key in ("bas_aist", "bas_bailando", "beat_hit_rate"):
+        ch = f"{key}_chance"
+        for r, res in rows.items():
+            if _ok(rows, r, key) and _ok(rows, r, ch) and res[key]["ci_lo"] is not None:
+                if res[key]["ci_lo"] <= res[ch]["value"]:
+                    out.append(f"{LABELS[key]} of {r} is not above its chance level.")
     if blind:
         out.append(
             f"Motion-only metrics ({', '.join(blind)}) score a real dance on the wrong song like ground "
@@ -450,10 +248,48 @@ def callouts(rows: dict[str, dict]) -> list[str]:
     return out
 
 
-def _fmt(e: dict) -> str:
-    v = e["value"]
-    if v is None:
+def _ceiling(rows: dict, a: str, b: str, key: str) -> bool:
+    return key == "c2st" and min(rows[a][key]["value"], rows[b][key]["value"]) > 0.95
+
+
+def separation(rows: dict[str, dict]) -> list[str]:
+    """Which realism metrics separate which pairs of rows (intervals apart), and where rows sit at the floor."""
+    out = []
+    for a, b in SEPARATION_PAIRS:
+        if a not in rows or b not in rows:
+            continue
+        yes = [
+            LABELS[k]
+            for k in SEPARATION_METRICS
+            if _ok(rows, a, k) and _ok(rows, b, k) and not _overlap(rows[a][k], rows[b][k])
+        ]
+        no = [
+            LABELS[k]
+            + (" (both at the ceiling: trivially told from real)" if _ceiling(rows, a, b, k) else "")
+            for k in SEPARATION_METRICS
+            if _ok(rows, a, k) and _ok(rows, b, k) and _overlap(rows[a][k], rows[b][k])
+        ]
+        out.append(
+            f"{a} vs {b}: separated by {', '.join(yes) or 'none'}"
+            + (f"; not by {', '.join(no)}" if no else "")
+            + "."
+        )
+    for r, res in rows.items():
+        at_floor = []
+        for k in ("fid_k", "fid_g", "kid_k", "kid_g", "c2st"):
+            f = f"{k}_floor"
+            if _ok(rows, r, k) and _ok(rows, r, f) and res[f]["ci_hi"] is not None:
+                if res[k]["value"] <= res[f]["ci_hi"]:
+                    at_floor.append(LABELS[k])
+        if at_floor:
+            out.append(f"{r} is within the noise floor on {', '.join(at_floor)}.")
+    return out
+
+
+def _fmt(e: dict | None) -> str:
+    if e is None or e["value"] is None:
         return "n/a"
+    v = e["value"]
     digits = 3 if abs(v) < 10 else 1
     s = f"{v:.{digits}f}"
     if e["ci_lo"] is not None and e["ci_hi"] is not None:
@@ -464,12 +300,14 @@ def _fmt(e: dict) -> str:
 def render_markdown(results: dict) -> str:
     """report.md text from a results dict (see `run_evaluate`)."""
     rows = results["rows"]
+    counts = results.get("counts", {})
     lines = [
         "# Evaluation report",
         "",
         f"Data: `{results['data']['path']}`, {results['data']['n_train']} train / "
-        f"{results['data']['n_test']} test sequences ({', '.join(results['data']['test_songs'])}). "
-        f"Model: {results['model']}. Seed {results['seed']}.",
+        f"{results['data']['n_test']} test sequences ({', '.join(results['data']['test_songs'])}); "
+        f"{results['data']['n_reference_clips']} train clips. Model: {results['model']}. "
+        f"Seed {results['seed']}.",
         "",
         "## Protocol",
         "",
@@ -477,26 +315,44 @@ def render_markdown(results: dict) -> str:
         "",
         "Rows: **ground truth** = real test dances (features fitted against the train split); **mean pose** "
         "= the data's mean pose frozen for the song's length; **wrong song** = a random training dance on "
-        "the test song; **retrieval** = the training dance whose music features are closest to the test "
-        "song's; **model** = generated for the test songs. Values: mean [95 % bootstrap interval]; "
-        "definitions in docs/METRICS.md.",
+        "the test song; **retrieval** = the training dance (at least as long as the song) whose music "
+        "features are closest to the test song's; **model** = generated for the test songs. Values: point "
+        "[95 % interval]; floor / chance: mean [central 95 % of the draws]; definitions in docs/METRICS.md.",
         "",
     ]
     for tkey, title in TABLES.items():
         ms = [m for m in METRICS if m.table == tkey]
+        extra = tkey == "fid"
         lines += [
             f"## {title}",
             "",
-            "| row | " + " | ".join(m.label for m in ms) + " |",
-            "|---|" + "---|" * len(ms),
+            "| row | " + ("clips (dances) | " if extra else "") + " | ".join(m.label for m in ms) + " |",
+            "|---|" + ("---|" if extra else "") + "---|" * len(ms),
         ]
         for r, res in rows.items():
-            lines.append(f"| {r} | " + " | ".join(_fmt(res[m.key]) for m in ms) + " |")
+            c = counts.get(r, {})
+            cnt = f"{c.get('compared', c.get('clips', '?'))} ({c.get('dances', '?')}) | " if extra else ""
+            lines.append(f"| {r} | {cnt}" + " | ".join(_fmt(res.get(m.key)) for m in ms) + " |")
         better = ", ".join(
-            f"{m.label}: {'closer to ground truth' if m.better == 'gt' else m.better}" for m in ms
+            f"{m.label}: {'closer to ground truth' if m.better == 'gt' else m.better}"
+            for m in ms
+            if m.better != "ref"
         )
         lines += ["", f"Better: {better}.", ""]
-    lines += ["## Metrics that do not separate the rows", ""]
+    sep = results.get("separating_features", {})
+    if sep:
+        lines += [
+            "## What separates each row from real clips",
+            "",
+            "The three clip statistics with the largest standardised mean difference (row - real) / std_real:",
+            "",
+        ]
+        for r, feats in sep.items():
+            lines.append(f"- {r}: " + "; ".join(f"{n} ({d:+.1f})" for n, d in feats))
+        lines.append("")
+    lines += ["## Which rows the realism metrics separate", ""]
+    lines += [f"- {c}" for c in results.get("separation", [])] or ["- no pairs to compare"]
+    lines += ["", "## Metrics that do not separate the rows", ""]
     lines += [f"- {c}" for c in results["callouts"]] or ["- none"]
     lines += [
         "",
@@ -512,33 +368,75 @@ def render_markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
-def run_evaluate(
-    model, data, out, *, protocol=None, seed: int = 0, quick: bool = False, quiet: bool = False
-) -> dict:
-    """Evaluate reference rows and (unless model is "none") the model on the prepared data's test split.
+def single_thread_blas():
+    """A context in which BLAS uses one thread (threadpoolctl when installed, else no change).
 
-    model: None (bundled model), a model folder, or "none" (reference rows only). data: prepared folder.
-    out: report folder; writes report.md, results.json, energy.png, beat_alignment.png, frames.png
-    atomically. protocol: None, a `Protocol`, a dict or a JSON file of overrides; quick shrinks it.
-    Returns the results dict written to results.json.
+    The matrices of the evaluation are small (at most ~1000 x 110); on this shared 2-core machine
+    OpenBLAS's thread pool made a 111 x 111 solve 160 ms instead of 0.1 ms and a logistic regression fit
+    1.7 s instead of 0.03 s (measured), so one thread is both faster and kinder to other processes.
     """
-    from tqdm import tqdm
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn, not with us
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
 
-    from . import plots
 
-    proto = Protocol.load(protocol)
+def load_split(
+    data, protocol=None, *, quick: bool = False, published_features: bool = False
+) -> tuple[dict, Protocol, list[PreparedSequence], list[PreparedSequence]]:
+    """(manifest, protocol, train, test) of a prepared folder, resampled to the protocol's fps; test songs
+    picked and cropped as the protocol says. See `run_evaluate` for protocol, quick, published_features."""
+    man, seqs = load_prepared(data)
+    proto = Protocol.load(protocol, dataset=man.get("dataset"))
+    if published_features:
+        proto = proto.published_features()
     if quick:
         proto = proto.quick()
-    man, seqs = load_prepared(data)
     fps_in = float(man.get("fps", proto.fps))
+    if fps_in < proto.fps - 1e-9:
+        note = (
+            f"the prepared data is at {fps_in:g} fps: dances are upsampled to {proto.fps:g} fps by a cubic "
+            "spline, so motion faster than the prepared rate is absent from every row"
+        )
+        proto = dataclasses.replace(proto, notes=[*proto.notes, note])
     train = _conform([s for s in seqs if s.split == "train"], fps_in, proto, crop=False)
     test = _conform(
         _pick_test([s for s in seqs if s.split == "test"], proto.max_test_songs), fps_in, proto, crop=True
     )
     if not train or not test:
         raise input_error(data, f"needs train and test sequences, got {len(train)} train / {len(test)} test")
+    return man, proto, train, test
+
+
+def run_evaluate(
+    model,
+    data,
+    out,
+    *,
+    protocol=None,
+    seed: int = 0,
+    quick: bool = False,
+    quiet: bool = False,
+    published_features: bool = False,
+) -> dict:
+    """Evaluate reference rows and (unless model is "none") the model on the prepared data's test split.
+
+    model: None (bundled model), a model folder, or "none" (reference rows only). data: prepared folder.
+    out: report folder; writes report.md, results.json, energy.png, beat_alignment.png, frames.png
+    atomically. protocol: None (the preset of the manifest's "dataset", tang when absent), a preset name
+    (tang, aistpp, finedance), a `Protocol`, a dict or a JSON file of overrides; quick shrinks it;
+    published_features turns on every published feature variant. Returns the results dict.
+    """
+    from tqdm import tqdm
+
+    from . import plots
+
+    man, proto, train, test = load_split(data, protocol, quick=quick, published_features=published_features)
+    fps_in = float(man.get("fps", proto.fps))
     rng = np.random.default_rng(seed)
-    ref = build_reference(train, proto)
+    with single_thread_blas():
+        ref = build_reference(train, proto)
     row_dances: dict[str, list[EvalDance]] = {
         "ground truth": ground_truth(test, proto.fps),
         "mean pose": mean_pose_row(test, ref.pose, proto.fps),
@@ -549,35 +447,51 @@ def run_evaluate(
     model_name = "none"
     if not _is_none(model):
         model_name = "bundled" if model is None else str(model)
-        seeds = _generate(model, test, proto, seed, quiet)
+        seeds = generate_rows(model, test, proto, seed, quiet)
         row_dances[MODEL_ROW] = seeds[0]
+    # every row is compared at the same number of clips: FID grows as a set shrinks
+    n_common = min(clip_count(ds, proto) for ds in row_dances.values())
     rows, raws = {}, {}
-    for name in tqdm(list(row_dances), desc="evaluating", disable=quiet):
-        rows[name], raws[name] = evaluate_row(
-            row_dances[name], ref, proto, rng, seeds if name == MODEL_ROW else None
-        )
+    with single_thread_blas():
+        for name in tqdm(list(row_dances), desc="evaluating", disable=quiet):
+            rows[name], raws[name] = evaluate_row(
+                row_dances[name], ref, proto, rng, seeds if name == MODEL_ROW else None, n_common=n_common
+            )
     results = {
         "protocol": proto.to_dict(),
         "model": model_name,
         "seed": int(seed),
         "data": {
             "path": str(Path(data)),
+            "dataset": man.get("dataset"),
             "data_hash": man.get("data_hash"),
             "fps_in": fps_in,
             "n_train": len(train),
             "n_test": len(test),
             "test_songs": [s.name for s in test],
             "n_reference_clips": int(len(ref.kinetic)),
+            "n_reference_dances": int(len(np.unique(ref.groups))),
             "style_classifier_train_accuracy": _finite(
-                np.mean(ref.classifier.predict(_style_input(ref, ref.kinetic, ref.geometric)) == ref.styles)
+                np.mean(
+                    ref.classifier.predict(style_input(ref, ref.kinetic, ref.geometric, proto)) == ref.styles
+                )
             ),
         },
         "rows": rows,
         "row_sources": {r: [d.source for d in ds] for r, ds in row_dances.items()},
-        "counts": {r: {"clips": raws[r]["n_clips"], "dances": raws[r]["n_dances"]} for r in raws},
+        "counts": {
+            r: {
+                "clips": raws[r]["n_clips"],
+                "compared": min(n_common, raws[r]["n_clips"]),
+                "dances": raws[r]["n_dances"],
+            }
+            for r in raws
+        },
+        "separating_features": {r: raws[r]["separating"] for r in raws if raws[r]["separating"]},
         "freeze_threshold_m_s": ref.freeze_threshold,
     }
     results["callouts"] = callouts(rows)
+    results["separation"] = separation(rows)
     out = Path(out)
     os.makedirs(out, exist_ok=True)
     plots.plot_energy(
@@ -595,3 +509,8 @@ def run_evaluate(
     write_text_atomic(out / "report.md", render_markdown(results))
     log.info("evaluation written to %s (%d rows)", out, len(rows))
     return results
+
+
+def _finite(x) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None

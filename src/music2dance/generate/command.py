@@ -10,6 +10,9 @@ import logging
 import time
 from pathlib import Path
 
+from ..errors import input_error
+from ..validate import MAX_SEED, SONG_MAX_S, SONG_MIN_S
+
 log = logging.getLogger(__name__)
 
 
@@ -23,12 +26,18 @@ def run_generate(
     quiet: bool = False,
 ) -> Path:
     from ..audio.load import load_audio
-    from ..render.dispatch import write_dance
+    from ..render.dispatch import output_format, write_dance
     from .dance import generate_dance, load_model
 
     t0 = time.perf_counter()
+    # Every input is checked before any work: output path and format, options, model, song.
+    output_format(output)
+    if seconds is not None and not SONG_MIN_S <= seconds <= SONG_MAX_S:
+        raise input_error("--seconds", f"must be from {SONG_MIN_S:g} to {SONG_MAX_S:g} s, got {seconds}")
+    if not 0 <= seed <= MAX_SEED:
+        raise input_error("--seed", f"must be an integer from 0 to {MAX_SEED}, got {seed}")
     m = load_model(model)
-    y, sr = load_audio(song, sr=22050)
+    y, sr = load_audio(song, sr=22050, song_limits=True)
     log.info(
         "generating a dance for %s (%.1f s of music, seed %d, model %s)",
         song,

@@ -6,7 +6,6 @@ previous unit's last pose, and joined without a jump; any song length works.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from ..models.mm_gan import MMGAN
 from ..models.style import StyleClassifier
 from ..motion.clean import STANDARD_BONE_LENGTHS, normalize_bone_lengths, put_on_floor
 from ..motion.units import canonicalize_units, place_units
+from ..validate import read_json_object
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,9 @@ def load_model(path: str | Path | None = None) -> DanceModel:
 
     folder = Path(path) if path else default_model_path()
     if not folder.is_dir():
-        raise input_error(folder, "model folder not found")
+        raise input_error(
+            folder, "is a file, not a model folder" if folder.exists() else "model folder not found"
+        )
     missing = [s for s in STAGES if not (folder / s / "config.json").exists()]
     if missing:
         raise input_error(
@@ -72,10 +74,55 @@ def load_model(path: str | Path | None = None) -> DanceModel:
             " (train one with `music2dance train all`)",
         )
     style, du_vae, mm_gan = (load_stage_model(folder / s, s)[0] for s in STAGES)
-    info = json.loads((folder / "model.json").read_text()) if (folder / "model.json").exists() else {}
-    energy = float(info.get("unit_energy", 0.0))
+    info = (
+        read_json_object(folder / "model.json", "model summary") if (folder / "model.json").exists() else {}
+    )
+    energy = info.get("unit_energy", 0.0)
+    if (
+        not isinstance(energy, (int, float))
+        or isinstance(energy, bool)
+        or not np.isfinite(energy)
+        or energy < 0
+    ):
+        raise input_error(folder / "model.json", f"unit_energy must be a number >= 0, got {energy!r}")
     name = "bundled" if path is None else folder.name
-    return DanceModel(style, du_vae, mm_gan, name=name, unit_energy=energy, info=info)
+    model = DanceModel(style, du_vae, mm_gan, name=name, unit_energy=float(energy), info=info)
+    _check_stages_fit(model, folder)
+    return model
+
+
+def _check_stages_fit(model: DanceModel, folder: Path) -> None:
+    """The three stages must have been trained together: matching sizes, finite weights, and one tiny
+    pass through the whole inference chain (so a mismatch is a one-line error, not a shape traceback)."""
+    st, vae, gan = model.style.cfg, model.du_vae.cfg, model.mm_gan.cfg
+    pairs = [
+        ("decomposition unit_frames", vae.unit_frames, "composition unit_frames", gan.unit_frames),
+        ("decomposition z_mov", vae.z_mov, "composition z_mov", gan.z_mov),
+        ("style music_dim", st.music_dim, "composition music_dim", gan.music_dim),
+        ("style classes", len(st.styles), "composition style_dim", gan.style_dim),
+        ("style feature_idx entries", len(st.feature_idx), "style music_dim", st.music_dim),
+        ("decomposition pose_dim", vae.pose_dim, "18 joints x 3", 3 * len(CANONICAL_JOINTS)),
+    ]
+    for a, va, b, vb in pairs:
+        if va != vb:
+            raise input_error(folder, f"the stages do not fit together: {a} is {va} but {b} is {vb}")
+    for stage, module in zip(STAGES, (model.style, model.du_vae, model.mm_gan)):
+        total = sum(
+            float(t.double().abs().sum()) for t in module.state_dict().values() if t.is_floating_point()
+        )
+        if not np.isfinite(total):
+            raise input_error(folder / stage, "the weights contain NaN or infinite values")
+    try:
+        with torch.no_grad():
+            L, n = vae.unit_frames, gan.units
+            music = torch.zeros(1, n, L, gan.music_dim)
+            s = model.style.probs(music.flatten(1, 2))
+            g = torch.Generator().manual_seed(0)  # never touch the global RNG
+            z_movs = model.mm_gan.compose(s, model.mm_gan.norm_music(music), generator=g).reshape(n, -1)
+            model.du_vae.G_uni(torch.zeros(1, vae.z_ini), z_movs[:1])
+    except (RuntimeError, ValueError, IndexError) as e:
+        why = str(e).splitlines()[0]
+        raise input_error(folder, f"the stages do not fit together ({why})") from None
 
 
 def beat_grid(beats: np.ndarray, duration: float, natural: float) -> tuple[np.ndarray, int]:
@@ -150,8 +197,8 @@ def generate_dance(
     natural = (L - 1) / MODEL_FPS
     duration = len(y) / sr
     if seconds is not None:
-        if seconds <= 0:
-            raise input_error(source, f"--seconds must be positive, got {seconds}")
+        if not 0 < seconds < float("inf"):  # also NaN
+            raise input_error("--seconds", f"must be a positive number of seconds, got {seconds}")
         if seconds > duration:
             log.warning("the song lasts %.1f s; the dance will too (asked for %.1f s)", duration, seconds)
         duration = min(duration, seconds)

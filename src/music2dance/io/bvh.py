@@ -158,10 +158,19 @@ def _parse(path: Path, tok: list[str], motion_text: str) -> BvhData:
     if frame_time <= 0:
         raise ValueError(f"Frame Time must be positive, got {frame_time}")
     n_chan = sum(len(c) for c in channels)
-    values = np.array(motion_text[m.end() :].split(), dtype=np.float64)
-    if n_chan == 0 or values.size < n_frames * n_chan:
-        raise ValueError(f"expected {n_frames} frames x {n_chan} channels, got {values.size} numbers")
-    values = values[: n_frames * n_chan].reshape(n_frames, n_chan)
+    if n_chan == 0:
+        raise ValueError("no joint has channels")
+    if not 1e-4 <= frame_time <= 1.0:
+        raise ValueError(f"Frame Time {frame_time} s is outside 0.0001-1 s (1-10000 fps)")
+    # One frame per line, each with exactly the hierarchy's channel count: a file with extra or missing
+    # values per row is refused, never misread into a garbled figure.
+    rows = [ln.split() for ln in motion_text[m.end() :].splitlines() if ln.strip()]
+    if len(rows) < n_frames:
+        raise ValueError(f"expected {n_frames} frames of {n_chan} channels, got {len(rows)} frame rows")
+    for k, row in enumerate(rows[:n_frames]):
+        if len(row) != n_chan:
+            raise ValueError(f"frame {k + 1} has {len(row)} values; the hierarchy has {n_chan} channels")
+    values = np.array(rows[:n_frames], dtype=np.float64).reshape(n_frames, n_chan)
     if not np.isfinite(values).all():
         raise ValueError("non-finite channel values")
 

@@ -50,18 +50,32 @@ def write_keypoints_json(motion: Motion, path: str | os.PathLike) -> Path:
 
 
 def read_keypoints_json(path: str | os.PathLike) -> Motion:
-    """Read a file written by `write_keypoints_json` back into a Motion."""
+    """Read a file written by `write_keypoints_json` back into a Motion (validated where it is loaded)."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("format") != JSON_FORMAT:
+            raise ValueError(f'no "format": "{JSON_FORMAT}" field')
+        names = data["joint_names"]
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ValueError("joint_names must be a list of names")
         joints = np.asarray(data["frames"], dtype=np.float32)
+        if joints.ndim != 3 or joints.shape[1:] != (len(names), 3):
+            raise ValueError(f"frames must be [frames][{len(names)} joints][3], got shape {joints.shape}")
+        fps = data["fps"]
+        if not isinstance(fps, (int, float)) or isinstance(fps, bool):
+            raise ValueError(f"fps must be a number, got {fps!r}")
+        parents = data["parents"]
+        if not isinstance(parents, list) or not all(isinstance(p, int) for p in parents):
+            raise ValueError("parents must be a list of joint indices")
         motion = Motion(
-            joints=joints.reshape(-1, len(data["joint_names"]), 3),
-            fps=float(data["fps"]),
-            joint_names=tuple(data["joint_names"]),
-            parents=tuple(data["parents"]),
-            meta={"music_beats": np.asarray(data.get("music_beats", []), dtype=np.float32)},
+            joints=joints,
+            fps=float(fps),
+            joint_names=tuple(names),
+            parents=tuple(parents),
+            meta={"music_beats": np.asarray(data.get("music_beats", []), dtype=np.float32).reshape(-1)},
         )
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise input_error(path, f"not a music2dance keypoint JSON ({e})") from None
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError) as e:
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise input_error(path, f"not a music2dance keypoint JSON ({why})") from None
     return motion

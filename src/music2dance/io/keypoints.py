@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -159,6 +161,20 @@ class _ArrayUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"refusing to unpickle {module}.{name}")
 
 
+def load_array_pickle(path: str | os.PathLike) -> dict:
+    """A pickle of a dict of numpy arrays (AIST++, PopDanceSet) -> that dict; one-line error otherwise."""
+    try:
+        with open(path, "rb") as f:
+            data = _ArrayUnpickler(f, encoding="latin1").load()
+    except Exception as e:  # a corrupt pickle fails in many ways (EOFError, UnpicklingError, KeyError, ...)
+        raise input_error(
+            path, f"cannot read the pickle ({type(e).__name__}{f': {e}' if str(e) else ''})"
+        ) from None
+    if not isinstance(data, dict):
+        raise input_error(path, "expected a pickled dict of arrays")
+    return data
+
+
 _KP_KEYS = ("keypoints3d_optim", "keypoints3d", "keypoints", "keypoints2d", "joints3d", "kp")
 
 
@@ -174,11 +190,15 @@ def read_keypoints(path: str | os.PathLike) -> tuple[np.ndarray, float | None, s
     fps, units = None, "auto"
     try:
         if ext == ".npy":
+            with open(path, "rb") as f:
+                if f.read(6) != b"\x93NUMPY":
+                    raise input_error(path, "not a .npy array file")
             kp = np.load(path, allow_pickle=False)
         elif ext in (".npz", ".pkl"):
             if ext == ".npz":
-                with np.load(path, allow_pickle=False) as z:
-                    data = {k: z[k] for k in z.files}
+                from .dance_npz import read_npz_arrays
+
+                data = read_npz_arrays(path, "keypoint npz")
             else:
                 with open(path, "rb") as f:
                     data = _ArrayUnpickler(f).load()
@@ -195,8 +215,21 @@ def read_keypoints(path: str | os.PathLike) -> tuple[np.ndarray, float | None, s
                 fps = float(np.asarray(data["fps"]))
         else:
             raise input_error(path, f"unsupported keypoint file type {ext!r} (use .npy, .npz or .pkl)")
-    except (OSError, ValueError, EOFError, pickle.UnpicklingError, AttributeError, ImportError) as e:
+    except (
+        OSError,
+        ValueError,
+        TypeError,
+        KeyError,
+        EOFError,
+        zipfile.BadZipFile,
+        zlib.error,
+        pickle.UnpicklingError,
+        AttributeError,
+        ImportError,
+    ) as e:
         raise input_error(path, f"cannot read keypoints ({e})") from None
+    if kp.dtype.kind not in "fiu":
+        raise input_error(path, f"keypoints must be numbers, got {kp.dtype}")
     kp = np.asarray(kp, dtype=np.float64)
     if kp.ndim != 3 or kp.shape[1] != 17 or kp.shape[2] not in (2, 3):
         raise input_error(path, f"keypoints must be (T, 17, 2|3) in COCO-17 order, got {kp.shape}")

@@ -13,6 +13,8 @@ import numpy as np
 from ..errors import input_error
 
 PLOT_TYPES = (".png", ".pdf", ".svg")
+MAX_SHIFTS = 100_000  # random shifts for the chance level (`--shifts`)
+MAX_TOLERANCE_FRAMES = 100
 
 
 def _fill_nan(joints: np.ndarray) -> np.ndarray:
@@ -31,19 +33,22 @@ def _fill_nan(joints: np.ndarray) -> np.ndarray:
 
 def _read_dance(dance: str | os.PathLike, song: Path):
     """(motion, audio offset in seconds, note). The offset is the Tang take's own when SONG is its song."""
+    from ..validate import check_motion
+
     path = Path(dance)
     if path.is_dir() and (path / "skeletons.json").is_file():
         from ..io.tang import read_tang_sequence
 
         seq = read_tang_sequence(path)
+        motion = check_motion(seq.motion, path, allow_missing=True)
         same = seq.audio_path.exists() and song.exists() and seq.audio_path.resolve() == song.resolve()
         if same:
             offset = float(seq.audio_offset_s)
-            return seq.motion, offset, f"song aligned with the take: {offset:.2f} s"
-        return seq.motion, 0.0, "song is not this take's own audio.mp3, so no offset is applied"
+            return motion, offset, f"song aligned with the take: {offset:.2f} s"
+        return motion, 0.0, "song is not this take's own audio.mp3, so no offset is applied"
     from ..io.load import load_dance
 
-    return load_dance(path), 0.0, ""
+    return load_dance(path, allow_missing=True), 0.0, ""
 
 
 def _beat_params_for(names: tuple[str, ...]):
@@ -81,19 +86,25 @@ def run_beats(
     from ..audio.beats import onset_envelope, track_beats
     from ..audio.load import load_audio
     from ..motion.kinematic_beats import hit_rate_vs_chance, kinematic_beats, motion_magnitude
+    from ..validate import check_output
 
-    song, out = Path(song), Path(out)
-    if out.suffix.lower() not in PLOT_TYPES:
+    song = Path(song)
+    if Path(str(out)).suffix.lower() not in PLOT_TYPES and str(out).strip():
         raise input_error(
-            out, f"plot type {out.suffix or '(none)'!r} not supported; use {', '.join(PLOT_TYPES)}"
+            out, f"plot type {Path(out).suffix or '(none)'!r} not supported; use {', '.join(PLOT_TYPES)}"
         )
-    if tolerance_frames < 0:
-        raise input_error(out, f"--tolerance-frames must be >= 0, got {tolerance_frames}")
+    out = check_output(out, PLOT_TYPES)
+    if not 0 <= tolerance_frames <= MAX_TOLERANCE_FRAMES:
+        raise input_error(
+            "--tolerance-frames", f"must be from 0 to {MAX_TOLERANCE_FRAMES}, got {tolerance_frames}"
+        )
+    if not 1 <= n_shifts <= MAX_SHIFTS:
+        raise input_error("--shifts", f"must be from 1 to {MAX_SHIFTS}, got {n_shifts}")
     motion, offset, note = (None, 0.0, "") if dance is None else _read_dance(dance, song)
     if motion is not None and motion.num_frames < 3:
         raise input_error(dance, f"dance has {motion.num_frames} frames; need at least 3")
     duration = None if motion is None else motion.duration
-    y, sr = load_audio(song, offset=offset, duration=duration)
+    y, sr = load_audio(song, offset=offset, duration=duration, song_limits=True)
     tempo, beats = track_beats(y, sr)
     env_fps = 25.0 if motion is None or sr % motion.fps else float(motion.fps)
     env = onset_envelope(y, sr, env_fps)

@@ -11,6 +11,9 @@ from pathlib import Path
 
 from ..errors import input_error
 from ..io.skeleton import Motion
+from ..validate import RENDER_FPS_MAX, check_output
+
+RENDER_FPS_MIN = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +28,14 @@ FORMATS: dict[str, str] = {
 
 
 def output_format(out: str | os.PathLike) -> str:
-    """The lower-case extension of `out` if it is a supported format, else a one-line error."""
-    ext = Path(out).suffix.lower()
-    if ext not in FORMATS:
-        known = " ".join(FORMATS)
-        raise input_error(out, f"unknown output format {ext or '(no extension)'!r}; use one of: {known}")
-    return ext
+    """The lower-case extension of `out` if it is a supported format in a writable folder, else a
+    one-line error (`validate.check_output`)."""
+    return check_output(out, FORMATS).suffix.lower()
+
+
+def _check_fps(fps: float) -> None:
+    if not RENDER_FPS_MIN <= fps <= RENDER_FPS_MAX:  # also refuses NaN
+        raise input_error("--fps", f"must be from {RENDER_FPS_MIN:g} to {RENDER_FPS_MAX:g}, got {fps}")
 
 
 def write_dance(
@@ -51,8 +56,7 @@ def write_dance(
     """
     out = Path(out)
     ext = output_format(out)
-    if not fps > 0:
-        raise input_error(out, f"--fps must be positive, got {fps}")
+    _check_fps(fps)
     if ext == ".npz":
         from ..io.dance_npz import save_dance_npz
 
@@ -86,21 +90,6 @@ def write_dance(
     return out
 
 
-def _load(dance: str | os.PathLike) -> Motion:
-    path = Path(dance)
-    if not path.exists():
-        raise input_error(path, "dance file not found")
-    if path.suffix.lower() == ".npz":
-        from ..io.dance_npz import load_dance_npz
-
-        return load_dance_npz(path)
-    try:
-        from ..io.load import load_dance
-    except ImportError:
-        raise input_error(path, "not a dance npz (the .npz written by `music2dance generate`)") from None
-    return load_dance(path)
-
-
 def run_render(
     dance: str | os.PathLike,
     song: str | os.PathLike | None,
@@ -113,8 +102,15 @@ def run_render(
 
     Without a song, .mp4 is silent and .html plays on a timer clock.
     """
+    from ..io.load import load_dance
+
     ext = output_format(out)  # fail before any loading or rendering
-    motion = _load(dance)
+    _check_fps(fps)
+    motion = load_dance(dance, allow_missing=False)  # every dance format we write reads back
+    if song is not None:
+        from ..audio.load import load_audio
+
+        load_audio(song, sr=8000, song_limits=True)  # the same verdict on a song as `generate` gives
     if song is not None and ext not in (".mp4", ".html") and not quiet:
         log.info("%s output has no audio; the song is not used", ext)
     return write_dance(

@@ -227,7 +227,8 @@ class FigureRenderer:
         self.colors = side_colors(joint_names)
         names = [str(n).lower() for n in joint_names]
         self.head = names.index("head") if "head" in names else -1
-        self.bones = np.array([(j, p) for j, p in enumerate(self.parents) if p >= 0], dtype=np.int64)
+        bones = [(j, p) for j, p in enumerate(self.parents) if p >= 0]
+        self.bones = np.array(bones, dtype=np.int64).reshape(-1, 2)  # (0, 2) for a lone joint
         self.targets = follow_track(self.joints, fps)
         # Project everything at once: one vectorised pass instead of per-frame matrix work.
         cam = self.camera.to_camera(self.joints, self.targets)

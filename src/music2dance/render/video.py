@@ -38,7 +38,7 @@ def check_audio(audio_path) -> Path:
     """The song path, or a one-line error when it does not exist."""
     p = Path(audio_path)
     if not p.is_file():
-        raise input_error(p, "song not found")
+        raise input_error(p, "song not found (no such audio file)")
     return p
 
 
@@ -156,6 +156,11 @@ def _pipe_frames(cmd: list[str], frames, n: int, out: Path, audio, bar) -> None:
                     broken = True
                     break
                 bar.update(1)
+        except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM, SIGHUP) or failed: stop ffmpeg now, so it cannot go on writing
+            # the temp file that atomic_path is about to remove.
+            proc.kill()
+            raise
         finally:
             bar.close()
             try:

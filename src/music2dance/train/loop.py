@@ -14,6 +14,10 @@ continues bit-identically; gradients are averaged across ranks by an explicit al
 #   curves.png              one subplot per loss, train and val
 #   metrics.json            written at the end: final train/val losses, steps, wall time
 #   model.safetensors       written at the end: weights only (the file that ships), config in its metadata
+#   .checkpoint-pending/    only while a checkpoint is being written (see PENDING_DIR)
+#
+# A fresh run (no `resume`) refuses a folder that already holds a checkpoint unless `overwrite` is given, so
+# a forgotten --resume never deletes a run's work.
 #
 # Why a manual gradient all-reduce rather than DistributedDataParallel: the GAN stages step several optimizers
 # per iteration on overlapping graphs (the generator loss flows through the discriminator), and some
@@ -30,6 +34,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -54,6 +59,11 @@ METRICS_FILE = "metrics.json"
 CURVES_CSV = "curves.csv"
 CURVES_PNG = "curves.png"
 RUN_FILES = (CHECKPOINT_FILE, OPTIMIZER_FILE, MODEL_FILE, CONFIG_FILE, METRICS_FILE, CURVES_CSV, CURVES_PNG)
+# A checkpoint is written whole into this folder, then MANIFEST (the commit point), then moved into the run
+# folder file by file; a kill before MANIFEST leaves the previous checkpoint untouched, a kill after it is
+# completed at the next start (`recover_run_folder`). So a run folder always holds one complete checkpoint.
+PENDING_DIR = ".checkpoint-pending"
+PENDING_MANIFEST = "MANIFEST.json"
 
 
 # --------------------------------------------------------------------------------------------- config
@@ -450,9 +460,7 @@ def load_checkpoint(
     path = Path(out_dir_or_file)
     if path.is_dir():
         candidates = [path / MODEL_FILE, path / CHECKPOINT_FILE]
-        found = [
-            (int(_read_metadata(p).get("step", "-1")), i, p) for i, p in enumerate(candidates) if p.exists()
-        ]
+        found = [(_file_step(p), i, p) for i, p in enumerate(candidates) if p.exists()]
         if not found:
             raise input_error(path, f"no {MODEL_FILE} or {CHECKPOINT_FILE} in this folder")
         file = max(found, key=lambda f: (f[0], -f[1]))[2]
@@ -463,14 +471,25 @@ def load_checkpoint(
     try:
         tensors = load_file(str(file), device="cpu")
         meta = _read_metadata(file)
-    except Exception as exc:  # safetensors raises its own error types for corrupt files
-        raise input_error(file, f"cannot read the checkpoint ({exc})") from None
+        config = json.loads(meta["config"]) if "config" in meta else {}
+        if not config and (file.parent / CONFIG_FILE).exists():
+            config = json.loads((file.parent / CONFIG_FILE).read_text())
+        step = int(meta.get("step", config.get("step", 0)))
+    except Exception as exc:  # safetensors raises its own error types for corrupt, truncated, empty files
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise input_error(file, f"not a readable checkpoint ({why})") from None
     _check_and_load(file, tensors, modules, strict=strict)
-    config = json.loads(meta["config"]) if "config" in meta else {}
-    if not config and (file.parent / CONFIG_FILE).exists():
-        config = json.loads((file.parent / CONFIG_FILE).read_text())
-    config["step"] = int(meta.get("step", config.get("step", 0)))
+    config["step"] = step
     return config
+
+
+def _file_step(path: Path) -> int:
+    """The step a safetensors file was saved at (its metadata), or a one-line error naming the file."""
+    try:
+        return int(_read_metadata(path).get("step", "-1"))
+    except Exception as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise input_error(path, f"not a readable checkpoint ({why})") from None
 
 
 # --------------------------------------------------------------------------------------------- curves
@@ -585,8 +604,12 @@ def train(
     resume: bool = False,
     quiet: bool = False,
     extra_meta: dict | None = None,
+    overwrite: bool = False,
 ) -> dict:
     """Train `task` for `cfg.steps` steps, checkpointing into `out_dir`; return the final metrics dict.
+
+    A folder that already holds a checkpoint needs `resume=True` (continue it) or `overwrite=True` (start
+    over, deleting it); otherwise a one-line error, before any work.
 
     The same config and seed give bit-identical weights on CPU, and `resume=True` continues exactly from
     the last checkpoint (cfg.steps may be raised to train longer). Works unchanged under torchrun: each
@@ -599,7 +622,17 @@ def train(
     if cfg.num_threads > 0:
         torch.set_num_threads(cfg.num_threads)
     with _process_group(info, device):
-        return _train(task, cfg, out, info, device, resume=resume, quiet=quiet, extra_meta=extra_meta)
+        return _train(
+            task,
+            cfg,
+            out,
+            info,
+            device,
+            resume=resume,
+            quiet=quiet,
+            extra_meta=extra_meta,
+            overwrite=overwrite,
+        )
 
 
 def _train(
@@ -612,12 +645,16 @@ def _train(
     resume: bool,
     quiet: bool,
     extra_meta: dict | None,
+    overwrite: bool = False,
 ) -> dict:
     import torch.distributed as dist
     from tqdm import tqdm
 
-    if resume and not (out / CHECKPOINT_FILE).exists():
-        raise input_error(out, f"cannot resume: no {CHECKPOINT_FILE} in this folder")
+    if info.is_main:
+        recover_run_folder(out)
+    if info.distributed:
+        dist.barrier()  # every rank sees the recovered folder
+    check_run_folder(out, resume=resume, overwrite=overwrite)
 
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank (rank 0's are broadcast anyway)
     modules = task.build()
@@ -799,21 +836,81 @@ def _save_checkpoint(
         val_step=state.val_step,
     )
     common = {"format": FORMAT, "step": str(state.step)}
-    # Optimizer first, weights second: both carry the step, and a resume refuses a mismatched pair.
-    _save_safetensors(
-        out / OPTIMIZER_FILE, tensors, {**common, "state": json.dumps(scalars, default=_json_default)}
-    )
-    weights = _module_tensors(modules)
-    _save_safetensors(out / CHECKPOINT_FILE, weights, {**common, "config": config_text})
-    write_text_atomic(out / CONFIG_FILE, config_text + "\n")
-    curves.write(out / CURVES_CSV)
+    # Every file of the checkpoint goes into PENDING_DIR, then MANIFEST commits them as one set (see
+    # PENDING_DIR): a kill at any moment leaves either the previous checkpoint or this one, never a mix.
+    pending = out / PENDING_DIR
+    if pending.exists():
+        shutil.rmtree(pending)
+    pending.mkdir(parents=True)
     try:
-        plot_curves(out / CURVES_CSV, out / CURVES_PNG)
-    except Exception as exc:  # a plotting problem must never lose a training run
-        log.warning("could not draw %s: %s", out / CURVES_PNG, exc)
-    if final:
-        _save_safetensors(out / MODEL_FILE, weights, {**common, "config": config_text})
+        # Both safetensors carry the step, and a resume still refuses a mismatched pair.
+        _save_safetensors(
+            pending / OPTIMIZER_FILE, tensors, {**common, "state": json.dumps(scalars, default=_json_default)}
+        )
+        weights = _module_tensors(modules)
+        _save_safetensors(pending / CHECKPOINT_FILE, weights, {**common, "config": config_text})
+        write_text_atomic(pending / CONFIG_FILE, config_text + "\n")
+        curves.write(pending / CURVES_CSV)
+        files = [OPTIMIZER_FILE, CHECKPOINT_FILE, CONFIG_FILE, CURVES_CSV]
+        try:
+            plot_curves(pending / CURVES_CSV, pending / CURVES_PNG)
+            files.append(CURVES_PNG)
+        except Exception as exc:  # a plotting problem must never lose a training run
+            log.warning("could not draw %s: %s", out / CURVES_PNG, exc)
+        if final:
+            _save_safetensors(pending / MODEL_FILE, weights, {**common, "config": config_text})
+            files.append(MODEL_FILE)
+        manifest = {"format": FORMAT, "step": state.step, "files": files}
+        write_text_atomic(pending / PENDING_MANIFEST, json.dumps(manifest) + "\n")
+    except BaseException:
+        shutil.rmtree(pending, ignore_errors=True)  # not committed: the previous checkpoint stays
+        raise
+    recover_run_folder(out)
     log.debug("checkpoint written at step %d in %s", state.step, out)
+
+
+def recover_run_folder(out: Path) -> None:
+    """Finish a checkpoint whose MANIFEST was written (move its files in) or drop one that was not, and
+    remove temp files of writes killed midway (e.g. a 0-byte .curves.<random>.png). Idempotent."""
+    out = Path(out)
+    if not out.is_dir():
+        return
+    pending = out / PENDING_DIR
+    manifest = pending / PENDING_MANIFEST
+    if manifest.is_file():
+        try:
+            files = json.loads(manifest.read_text())["files"]
+        except (OSError, ValueError, KeyError, TypeError):
+            files = None  # cannot happen for an atomic write; treat it as never committed
+        for name in files or []:
+            if name in RUN_FILES:
+                with contextlib.suppress(FileNotFoundError):  # moved already (an earlier, killed recovery)
+                    os.replace(pending / name, out / name)
+    if pending.exists():
+        shutil.rmtree(pending, ignore_errors=True)
+    for name in RUN_FILES:
+        p = Path(name)
+        for tmp in out.glob(f".{p.stem}.*{p.suffix}"):
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+
+def check_run_folder(out: str | os.PathLike, *, resume: bool, overwrite: bool = False) -> None:
+    """Refuse to resume a folder without a checkpoint, or to start afresh over a run's checkpoints."""
+    out = Path(out)
+    if resume:
+        committed = (out / PENDING_DIR / PENDING_MANIFEST).exists()  # moved in by `recover_run_folder`
+        if not (out / CHECKPOINT_FILE).exists() and not committed:
+            raise input_error(out, f"cannot resume: no {CHECKPOINT_FILE} in this folder")
+        return
+    previous = [name for name in (CHECKPOINT_FILE, MODEL_FILE) if (out / name).exists()]
+    if previous and not overwrite:
+        step = max(_file_step(out / name) for name in previous)
+        raise input_error(
+            out,
+            f"already holds a training run (step {step}); add --resume to continue it, --overwrite to "
+            "start over (deleting it), or pick another folder",
+        )
 
 
 def _json_default(value: Any) -> Any:

@@ -9,16 +9,24 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
-import re
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import Music2DanceError, input_error
 from ..io.atomic import atomic_path, write_text_atomic
+from ..io.datasets import (  # data-set layouts (Tang, AIST++, FineDance, PopDanceSet, a folder)
+    AUDIO_EXTS,  # noqa: F401
+    DANCE_EXTS,  # noqa: F401
+    TEST_FRACTION,  # noqa: F401
+    assign_splits,  # noqa: F401
+    scan_dataset,
+    tempo_check,
+)
+from ..io.datasets import DatasetSequence as Source
 
 log = logging.getLogger(__name__)
 
@@ -26,21 +34,6 @@ RECIPE_VERSION = 3  # 3: music beats no longer trimmed at quiet ends (models rea
 MODEL_FPS = 15.0
 UNIT_FRAMES = 32
 AUDIO_SR = 22050
-AUDIO_EXTS = (".mp3", ".ogg", ".wav", ".flac")
-DANCE_EXTS = (".bvh", ".npz", ".npy", ".pkl")
-# Fraction of each style's sequences held out for testing (styles with fewer than 3 sequences keep all).
-TEST_FRACTION = 0.15
-
-
-@dataclass
-class Source:
-    """One music-dance pair of a dataset."""
-
-    name: str
-    style: str
-    dance: Path  # Tang folder or dance file
-    audio: Path
-    kind: str  # "tang" or "file"
 
 
 def recipe() -> dict:
@@ -74,71 +67,9 @@ def _hash_files(paths: list[Path]) -> str:
     return h.hexdigest()[:16]
 
 
-def _natural_key(name: str):
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
-
-
-def find_sources(root: str | os.PathLike) -> list[Source]:
-    """Music-dance pairs under `root`: Tang 2018 folders, or `<name>.<dance ext>` beside `<name>.<audio ext>`.
-
-    For the generic layout, styles come from an optional `styles.json` ({name: style}), else "unknown".
-    """
-    from ..io.tang import STYLE_BY_LETTER, list_tang_sequences
-
-    root = Path(root)
-    if not root.is_dir():
-        raise input_error(root, "dataset folder not found")
-    tang = list_tang_sequences(root)
-    if tang:
-        out = []
-        for f in tang:
-            letter = f.name.split("_")[1] if f.name.startswith("DANCE_") else "?"
-            out.append(Source(f.name, STYLE_BY_LETTER.get(letter, "unknown"), f, f / "audio.mp3", "tang"))
-        return out
-    styles_file = root / "styles.json"
-    styles = json.loads(styles_file.read_text()) if styles_file.exists() else {}
-    out = []
-    for dance in sorted(root.iterdir(), key=lambda p: _natural_key(p.name)):
-        if dance.suffix.lower() not in DANCE_EXTS:
-            continue
-        audio = next((dance.with_suffix(e) for e in AUDIO_EXTS if dance.with_suffix(e).exists()), None)
-        if audio is None:
-            log.warning("skipping %s: no audio file with the same name", dance)
-            continue
-        out.append(Source(dance.stem, styles.get(dance.stem, "unknown"), dance, audio, "file"))
-    if not out:
-        raise input_error(
-            root, "no music-dance pairs found (expected Tang 2018 folders or <name>.bvh + <name>.mp3 pairs)"
-        )
-    return out
-
-
-def assign_splits(sources: list[Source]) -> dict[str, str]:
-    """Deterministic held-out test sequences: evenly spaced in each style's natural-sorted list."""
-    split = {}
-    by_style: dict[str, list[str]] = {}
-    for s in sources:
-        by_style.setdefault(s.style, []).append(s.name)
-    for names in by_style.values():
-        names = sorted(names, key=_natural_key)
-        n = len(names)
-        m = max(1, round(n * TEST_FRACTION)) if n >= 3 else 0
-        test = {names[int((k + 0.5) * n / m)] for k in range(m)}
-        for nm in names:
-            split[nm] = "test" if nm in test else "train"
-    return split
-
-
-def _load_source(src: Source):
-    """-> (Motion uncleaned, audio path, audio offset in seconds)."""
-    if src.kind == "tang":
-        from ..io.tang import read_tang_sequence
-
-        seq = read_tang_sequence(src.dance)
-        return seq.motion, seq.audio_path, seq.audio_offset_s
-    from ..io.load import load_dance
-
-    return load_dance(src.dance), src.audio, 0.0
+def find_sources(root: str | os.PathLike, fmt: str = "auto", **kw) -> list[Source]:
+    """Music-dance pairs under `root` in any supported layout (`io.datasets.scan_dataset`)."""
+    return scan_dataset(root, fmt, **kw).sequences
 
 
 def prepare_one(src: Source, split: str, out_dir: Path, rec: dict, force: bool = False) -> dict:
@@ -150,7 +81,9 @@ def prepare_one(src: Source, split: str, out_dir: Path, rec: dict, force: bool =
     from ..motion.kinematic_beats import kinematic_beats
 
     target = out_dir / "sequences" / f"{src.name}.npz"
-    src_hash = _hash_files([src.dance, src.audio] if src.kind == "file" else [src.dance])
+    src_hash = _hash_files(list(src.files))
+    if src.hash_extra:  # e.g. the body model that turned rotations into joints
+        src_hash = _hash_json([src_hash, src.hash_extra])
     rec_hash = _hash_json(rec)
     entry = {
         "name": src.name,
@@ -170,7 +103,7 @@ def prepare_one(src: Source, split: str, out_dir: Path, rec: dict, force: bool =
         except (OSError, KeyError, ValueError):
             pass  # unreadable or old cache: rebuild
 
-    motion, audio_path, offset = _load_source(src)
+    motion, audio_path, offset = src.load()
     cleaned, report = clean_motion(
         motion,
         fps_out=rec["fps"],
@@ -181,7 +114,7 @@ def prepare_one(src: Source, split: str, out_dir: Path, rec: dict, force: bool =
     T = len(joints)
     offset = offset + rec["audio_shift_s"]
     y, sr = load_audio(audio_path, sr=rec["audio_sr"], offset=max(offset, 0.0), duration=T / rec["fps"] + 1.0)
-    _, beats = track_beats(y, sr)
+    tempo, beats = track_beats(y, sr)
     feats = music_features(y, sr, rec["fps"], beats=beats)
     if len(feats) < T:  # song ends before the dance: hold the last feature row (rare; logged)
         log.warning("%s: song covers %d of %d frames; padding the features", src.name, len(feats), T)
@@ -197,6 +130,9 @@ def prepare_one(src: Source, split: str, out_dir: Path, rec: dict, force: bool =
             "seconds": T / rec["fps"],
             "n_music_beats": int(len(beats)),
             "n_kin_beats": int(len(kin)),
+            "source_fps": float(motion.fps),
+            "tempo_bpm": round(float(tempo), 2),
+            **src.info,
             "cleaning": _report_dict(report),
         }
     )
@@ -252,7 +188,23 @@ def build_units(out_dir: Path, entries: list[dict], unit_frames: int) -> dict:
     }
     with atomic_path(out_dir / "units.npz", suffix=".npz") as tmp:
         np.savez(tmp, **arrays)
-    return {s: int((arrays["split"] == s).sum()) for s in ("train", "test")}
+    counts = {s: int((arrays["split"] == s).sum()) for s in ("train", "val", "test")}
+    return {s: n for s, n in counts.items() if n or s != "val"}  # val only where the data set has one
+
+
+def prepared_data_hash(rec: dict, entries: list[dict]) -> str:
+    """The prepared data's identity: recipe, each sequence's source files, and its style and split.
+
+    Everything the training stages read follows from these; the split and style are in it because they
+    decide which sequences a model trains on (a changed split once left the hash unchanged).
+    """
+    return _hash_json(
+        {
+            "recipe": _hash_json(rec),
+            "sources": [(e["name"], e["source_hash"]) for e in entries],
+            "splits": [(e["name"], e["style"], e["split"]) for e in entries],
+        }
+    )
 
 
 def prepare_dataset(
@@ -262,8 +214,16 @@ def prepare_dataset(
     workers: int = 0,
     force: bool = False,
     quiet: bool = False,
+    fmt: str = "auto",
+    music: str | os.PathLike | None = None,
+    body_model: str | os.PathLike | None = None,
 ) -> Path:
-    """Prepare every music-dance pair under `data` into `out` (see docs/ARCHITECTURE.md for the layout)."""
+    """Prepare every music-dance pair under `data` into `out` (see docs/ARCHITECTURE.md for the layout).
+
+    fmt: the data set's layout (auto, tang, aistpp, finedance, popdanceset, folder; docs/DATA.md);
+    music: where its songs are (AIST++); body_model: a SMPL / SMPL-X file for rotation-based motion.
+    Sequences without a song or with an unreadable file are skipped and listed, not fatal.
+    """
     import time
 
     from tqdm import tqdm
@@ -271,34 +231,45 @@ def prepare_dataset(
     t0 = time.perf_counter()
     out_dir = Path(out)
     (out_dir / "sequences").mkdir(parents=True, exist_ok=True)
-    sources = find_sources(data)
-    splits = assign_splits(sources)
+    scan = scan_dataset(data, fmt, music=music, body_model=body_model)
+    log.log(logging.WARNING if scan.skipped else logging.INFO, "%s", scan.summary())  # skips show with -q
+    sources = scan.sequences
+    splits = {s.name: s.split for s in sources}
     rec = recipe()
     workers = workers or os.cpu_count() or 1
-    log.info("preparing %d sequences from %s with %d worker(s)", len(sources), data, workers)
+    log.info("preparing %d sequences with %d worker(s)", len(sources), workers)
     entries: dict[str, dict] = {}
     errors: list[str] = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # Rotation-based readers run torch (smplx): a forked child of a process that already ran torch can
+    # deadlock in its thread pool, so those workers are spawned fresh.
+    ctx = multiprocessing.get_context("spawn") if any(s.uses_torch for s in sources) else None
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         futs = {pool.submit(prepare_one, s, splits[s.name], out_dir, rec, force): s for s in sources}
         for fut in tqdm(as_completed(futs), total=len(futs), desc="prepare", unit="seq", disable=quiet):
             src = futs[fut]
             try:
                 entries[src.name] = fut.result()
-            except Music2DanceError as e:
+            except Music2DanceError as e:  # unreadable file: skipped and listed, the others go on
                 errors.append(str(e))
     if errors:
-        raise Music2DanceError(f"{len(errors)} sequence(s) failed; first: {errors[0]}")
-    ordered = [entries[s.name] for s in sources]
+        log.warning(
+            "skipped %d unreadable sequence(s):\n%s", len(errors), "\n".join(f"  {e}" for e in errors)
+        )
+    if not entries:
+        raise Music2DanceError(f"{len(errors)} sequence(s) failed, none prepared; first: {errors[0]}")
+    ordered = [entries[s.name] for s in sources if s.name in entries]
     counts = build_units(out_dir, ordered, rec["unit_frames"])
-    data_hash = _hash_json(
-        {"recipe": _hash_json(rec), "sources": [(e["name"], e["source_hash"]) for e in ordered]}
-    )
+    data_hash = prepared_data_hash(rec, ordered)
     manifest = {
         "format": "music2dance-prepared-1",
         "recipe": rec,
         "recipe_hash": _hash_json(rec),
         "data_hash": data_hash,
         "source": str(Path(data).resolve()),
+        "dataset": scan.format,
+        "source_fps": scan.fps or sorted({e["source_fps"] for e in ordered if "source_fps" in e}),
+        "skipped": [{"path": p, "problem": why} for p, why in scan.skipped]
+        + [{"problem": e} for e in errors],
         "fps": rec["fps"],
         "unit_frames": rec["unit_frames"],
         "feature_names": rec["features"],
@@ -310,15 +281,18 @@ def prepare_dataset(
     write_text_atomic(out_dir / "manifest.json", json.dumps(manifest, indent=1))
     built = sum(not e.get("cached") for e in entries.values())
     log.info(
-        "prepared %s: %d sequences (%d rebuilt, %d cached), %d train / %d test units, %.1f s",
+        "prepared %s: %d sequences, %.2f h (%d rebuilt, %d cached), units %s, %.1f s",
         out_dir,
         len(ordered),
+        sum(e["seconds"] for e in ordered) / 3600.0,
         built,
         len(ordered) - built,
-        counts["train"],
-        counts["test"],
+        " / ".join(f"{n} {s}" for s, n in counts.items()),
         manifest["seconds"],
     )
+    check = tempo_check(ordered)
+    if check:
+        log.info("%s", check)
     return out_dir
 
 

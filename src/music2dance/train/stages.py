@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,8 @@ from ..models.du_vae import DUVAE, DUVAEConfig
 from ..models.mm_gan import MMGAN, MMGANConfig
 from ..models.style import StyleClassifier, StyleConfig
 from ..motion.units import canonicalize_units, extract_units, place_units, unit_chains
-from .loop import TrainConfig, load_checkpoint, train
+from ..validate import check_fields, read_json_object
+from .loop import CHECKPOINT_FILE, TrainConfig, load_checkpoint, train
 from .prepare import load_manifest, load_sequences
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,18 @@ PRESET_TRAIN = {
         s: dict(steps=30, batch_size=8, lr=1e-3, val_every=15, ckpt_every=15, log_every=5) for s in STAGES
     },
 }
+# The style classifier's L2 weight decay (Adam's `weight_decay`; the other stages use none). It was once
+# hard-coded in StyleTask.optimizers while config.json recorded the unused TrainConfig default 0.0; now
+# the optimizer reads the recorded option, and every preset's style schedule sets it.
+for _p in PRESET_TRAIN.values():
+    _p["style"].setdefault("weight_decay", 1e-4)
+# The CPU preset trains on one thread: CPU kernels split their sums by thread, so the weights depend on the
+# thread count (measured: 1 vs 2 threads moves the style stage by up to 0.03 in 600 steps), and torch's
+# default is the machine's core count. One thread gives the same weights on any core count (for the same
+# CPU capability and torch version, MODEL.md), and on a shared 2-core machine it was ~10x faster than two
+# threads waiting for each other. Other presets record the count they ran with (run_stage).
+for _s in PRESET_TRAIN["cpu"].values():
+    _s.setdefault("num_threads", 1)
 
 
 def music_feature_idx(feature_names: list[str]) -> list[int]:
@@ -109,7 +123,11 @@ class StyleTask:
         return {"style": model}
 
     def optimizers(self, modules):
-        return {"style": torch.optim.Adam(modules["style"].parameters(), lr=self.lr, weight_decay=1e-4)}
+        return {
+            "style": torch.optim.Adam(
+                modules["style"].parameters(), lr=self.lr, weight_decay=self.weight_decay
+            )
+        }
 
     def train_batch(self, step, g):
         W = self.cfg.window_frames
@@ -195,7 +213,11 @@ class DecompositionTask:
         return {"du_vae": model}
 
     def optimizers(self, modules):
-        return {"du_vae": torch.optim.Adam(modules["du_vae"].parameters(), lr=self.lr)}
+        return {
+            "du_vae": torch.optim.Adam(
+                modules["du_vae"].parameters(), lr=self.lr, weight_decay=self.weight_decay
+            )
+        }
 
     def train_batch(self, step, g):
         seq, start = self.train_data.windows(self.batch_size, self.cfg.unit_frames, g)
@@ -297,8 +319,12 @@ class CompositionTask:
     def optimizers(self, modules):
         m = modules["mm_gan"]
         return {
-            "gen": torch.optim.Adam(m.generator_parameters(), lr=self.lr, betas=(0.5, 0.999)),
-            "disc": torch.optim.Adam(m.discriminator_parameters(), lr=self.lr, betas=(0.5, 0.999)),
+            "gen": torch.optim.Adam(
+                m.generator_parameters(), lr=self.lr, betas=(0.5, 0.999), weight_decay=self.weight_decay
+            ),
+            "disc": torch.optim.Adam(
+                m.discriminator_parameters(), lr=self.lr, betas=(0.5, 0.999), weight_decay=self.weight_decay
+            ),
         }
 
     def train_batch(self, step, g):
@@ -351,15 +377,19 @@ def load_stage_model(folder: str | Path, stage: str):
     cfg_file = folder / "config.json"
     if not cfg_file.exists():
         raise input_error(folder, f"not a trained {stage} run (no config.json)")
-    model_cfg = json.loads(cfg_file.read_text()).get("model", {})
-    if model_cfg.get("stage") != stage:
-        raise input_error(folder, f"expected a {stage} run, found {model_cfg.get('stage')!r}")
     cfg_cls, model_cls, key, module = _STAGE_MODELS[stage]
-    fields = dict(model_cfg[key])
+    model_cfg = read_json_object(cfg_file).get("model", {})
+    if not isinstance(model_cfg, dict) or model_cfg.get("stage") != stage:
+        found = model_cfg.get("stage") if isinstance(model_cfg, dict) else model_cfg
+        raise input_error(cfg_file, f"expected a {stage} run, found {found!r}")
+    fields = dict(check_fields(cfg_file, f"model.{key}", cfg_cls, model_cfg.get(key)))
     if "styles" in fields:
         fields["styles"] = tuple(fields["styles"])  # JSON has no tuples
-    cfg = cfg_cls(**fields)
-    model = model_cls(cfg)
+    try:
+        cfg = cfg_cls(**fields)
+        model = model_cls(cfg)
+    except Exception as e:  # sizes that build no network (zero or negative dimensions, ...)
+        raise input_error(cfg_file, f"the {stage} settings do not build a network ({e})") from None
     load_checkpoint(folder, {module: model})
     return model.eval(), cfg
 
@@ -382,6 +412,34 @@ def load_style(folder) -> tuple[StyleClassifier, StyleConfig]:
 
 
 # ------------------------------------------------------------------------------------------------ command
+def data_meta(man: dict) -> dict:
+    """What identifies the prepared data in a run's config: its hash and recipe, not where it lay."""
+    return {
+        "data_hash": man["data_hash"],
+        "recipe_version": man.get("recipe", {}).get("version"),
+        "recipe_hash": man.get("recipe_hash"),
+    }
+
+
+def machine_meta() -> dict:
+    """The software and CPU a run was trained with: bit-exact weights need the same (MODEL.md)."""
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "cpu": cpu,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpus": os.cpu_count(),
+    }
+
+
 @dataclass
 class _Overrides:
     train: dict
@@ -393,13 +451,30 @@ def _read_overrides(config: str | None, stage: str) -> _Overrides:
     ({"decomposition": {"train": ...}, ...}) so that one file can drive `train all`."""
     if not config:
         return _Overrides({}, {})
-    try:
-        d = json.loads(Path(config).read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise input_error(config, f"cannot read the config JSON ({e})") from None
+    d = read_json_object(config, "config JSON")
+    prefix = ""
     if any(k in d for k in STAGES):
-        d = d.get(stage, {})
-    return _Overrides(d.get("train", {}), d.get("model", {}))
+        unknown = [k for k in d if k not in STAGES]
+        if unknown:
+            raise input_error(config, f"unknown section {unknown[0]!r} (use {', '.join(STAGES)})")
+        d, prefix = d.get(stage, {}), f"{stage}."
+        if not isinstance(d, dict):
+            raise input_error(config, f"{stage}: must be a JSON object with 'train' and/or 'model'")
+    unknown = [k for k in d if k not in ("train", "model")]
+    if unknown:
+        raise input_error(
+            config,
+            f"{prefix or 'top level'}: unknown section {unknown[0]!r} (use train, model or a stage name)",
+        )
+    train_ov = check_fields(config, f"{prefix}train", TrainConfig, d.get("train", {}))
+    cfg_cls, model_cls = _STAGE_MODELS[stage][:2]
+    model_ov = check_fields(config, f"{prefix}model", cfg_cls, d.get("model", {}))
+    if model_ov:
+        try:
+            model_cls(_model_config(cfg_cls, "cpu", model_ov))
+        except Exception as e:  # e.g. a zero or negative size
+            raise input_error(config, f"{prefix}model: these settings build no network ({e})") from None
+    return _Overrides(train_ov, model_ov)
 
 
 def _model_config(cls, preset: str, overrides: dict):
@@ -408,7 +483,7 @@ def _model_config(cls, preset: str, overrides: dict):
     for k, v in overrides.items():
         if not hasattr(base, k):
             raise Music2DanceError(f"unknown model config field {k!r} (value {v!r}) for {cls.__name__}")
-        setattr(base, k, v)
+        setattr(base, k, tuple(v) if isinstance(v, list) and isinstance(getattr(base, k), tuple) else v)
     return base
 
 
@@ -425,13 +500,27 @@ def run_stage(
     decomposition=None,
     style=None,
     quiet=False,
+    overwrite=False,
 ) -> dict:
     """Train one stage into `out` with the shared loop; returns its final metrics."""
     ov = _read_overrides(config, stage)
     tc = {**PRESET_TRAIN[preset][stage], **ov.train, "device": device}
-    if steps:
+    if steps is not None:
+        if steps < 1:
+            raise input_error("--steps", f"must be at least 1, got {steps}")
         tc["steps"] = steps
-    train_cfg = TrainConfig.from_dict(tc)
+    if device == "cpu" and not tc.get("num_threads"):
+        # Record the thread count actually used: CPU kernels split sums by thread, so the weights depend
+        # on it (measured: 1 vs 2 threads changes the style stage by up to 0.03 in 600 steps).
+        tc["num_threads"] = torch.get_num_threads()
+    try:
+        train_cfg = TrainConfig.from_dict(tc)
+    except ValueError as e:  # a value out of range (ranges live in TrainConfig)
+        raise input_error(config or "training options", str(e)) from None
+    if train_cfg.num_threads > 0:
+        # Before the task is built: the composition task runs the frozen DU-VAE and style classifier on
+        # its data there, and their outputs depend on the thread count too.
+        torch.set_num_threads(train_cfg.num_threads)
     man = load_manifest(data)
     if stage == "style":
         task = StyleTask(data, _model_config(StyleConfig, preset, ov.model))
@@ -441,10 +530,10 @@ def run_stage(
         if not decomposition or not style:
             raise Music2DanceError("composition needs --decomposition RUN and --style RUN (trained first)")
         task = CompositionTask(data, _model_config(MMGANConfig, preset, ov.model), decomposition, style)
-    task.lr, task.batch_size = train_cfg.lr, train_cfg.batch_size
-    meta = {"data_hash": man["data_hash"], "data": str(Path(data).resolve()), "preset": preset}
+    task.lr, task.batch_size, task.weight_decay = train_cfg.lr, train_cfg.batch_size, train_cfg.weight_decay
+    meta = {**data_meta(man), "preset": preset, "machine": machine_meta()}
     log.info("training %s (%s preset, %d steps) into %s", stage, preset, train_cfg.steps, out)
-    return train(task, train_cfg, out, resume=resume, quiet=quiet, extra_meta=meta)
+    return train(task, train_cfg, out, resume=resume, quiet=quiet, extra_meta=meta, overwrite=overwrite)
 
 
 def run_training(stage: str, *, out, config=None, decomposition=None, style=None, **kw) -> dict:
@@ -459,8 +548,15 @@ def run_training(stage: str, *, out, config=None, decomposition=None, style=None
     timings, metrics = {}, {}
     for st in STAGES:
         t = time.perf_counter()
+        # --resume continues the stage that was running; a stage not started yet starts afresh
+        resume = kw.get("resume", False) and (out / st / CHECKPOINT_FILE).exists()
         metrics[st] = run_stage(
-            st, out=out / st, config=config, decomposition=out / "decomposition", style=out / "style", **kw
+            st,
+            out=out / st,
+            config=config,
+            decomposition=out / "decomposition",
+            style=out / "style",
+            **{**kw, "resume": resume},
         )
         timings[st] = round(time.perf_counter() - t, 1)
     summary = {
@@ -470,7 +566,7 @@ def run_training(stage: str, *, out, config=None, decomposition=None, style=None
         "unit_energy": training_unit_energy(kw["data"]),
         "total_seconds": round(time.perf_counter() - t0, 1),
         "preset": kw.get("preset", "cpu"),
-        "data_hash": load_manifest(kw["data"])["data_hash"],
+        **data_meta(load_manifest(kw["data"])),
         "metrics": metrics,
     }
     write_text_atomic(out / "model.json", json.dumps(summary, indent=1, default=float))
