@@ -25,6 +25,7 @@ import music2dance.train.loop as loop  # noqa: E402
 from music2dance.cli import main  # noqa: E402
 from music2dance.errors import Music2DanceError  # noqa: E402
 from music2dance.io.dance_npz import save_dance_npz  # noqa: E402
+from music2dance.models.checkpoint import read_metadata  # noqa: E402
 from music2dance.render.figure import demo_motion  # noqa: E402
 from music2dance.train.loop import RUN_FILES, TrainConfig, train  # noqa: E402
 
@@ -44,7 +45,7 @@ def _same(a: Path, b: Path) -> None:
 
 
 def _step(folder: Path, name: str) -> int:
-    return int(loop._read_metadata(folder / name)["step"])
+    return int(read_metadata(folder / name)["step"])
 
 
 # ---- checkpoints, in-process: an interrupt at a chosen moment of a save

@@ -15,7 +15,8 @@ import torch
 from safetensors.torch import load_file
 
 from music2dance.errors import Music2DanceError
-from music2dance.train.loop import TrainConfig, load_checkpoint, plot_curves, train
+from music2dance.models.checkpoint import load_checkpoint
+from music2dance.train.loop import TrainConfig, plot_curves, train
 
 FIXTURES = Path(__file__).parent / "fixtures"
 sys.path.insert(0, str(FIXTURES))

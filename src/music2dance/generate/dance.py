@@ -17,6 +17,7 @@ from ..errors import input_error
 from ..io.skeleton import CANONICAL_JOINTS, CANONICAL_PARENTS, Motion
 from ..models.du_vae import DUVAE
 from ..models.mm_gan import MMGAN
+from ..models.pretrained import STAGES, from_pretrained
 from ..models.style import StyleClassifier
 from ..motion.clean import STANDARD_BONE_LENGTHS, normalize_bone_lengths, put_on_floor
 from ..motion.units import canonicalize_units, place_units
@@ -25,7 +26,6 @@ from ..validate import read_json_object
 log = logging.getLogger(__name__)
 
 MODEL_FPS = 15.0
-STAGES = ("style", "decomposition", "composition")
 # Frames over which the offset between a decoded unit's first pose and the previous unit's last pose is
 # faded out: long enough to hide the correction, short enough to keep the unit's own movement.
 BLEND_FRAMES = 8
@@ -59,8 +59,6 @@ class DanceModel:
 
 def load_model(path: str | Path | None = None) -> DanceModel:
     """Load a model folder (`style/`, `decomposition/`, `composition/` run folders); None: the bundled one."""
-    from ..train.stages import load_stage_model
-
     folder = Path(path) if path else default_model_path()
     if not folder.is_dir():
         raise input_error(
@@ -73,7 +71,7 @@ def load_model(path: str | Path | None = None) -> DanceModel:
             f"not a music2dance model folder: missing {', '.join(s + '/' for s in missing)}"
             " (train one with `music2dance train all`)",
         )
-    style, du_vae, mm_gan = (load_stage_model(folder / s, s)[0] for s in STAGES)
+    style, du_vae, mm_gan = (from_pretrained(folder / s, s)[0] for s in STAGES)
     info = (
         read_json_object(folder / "model.json", "model summary") if (folder / "model.json").exists() else {}
     )

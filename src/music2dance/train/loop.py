@@ -2,6 +2,7 @@
 
 Weights, optimizer and RNG state go to safetensors checkpoints (written atomically by rank 0), so a resume
 continues bit-identically; gradients are averaged across ranks by an explicit all-reduce in `backward_step`.
+Reading weights back (`load_checkpoint`) lives in `models/checkpoint.py`, so inference never imports this.
 """
 
 # Run folder written by `train` (rank 0 only)::
@@ -47,14 +48,19 @@ from torch import nn
 
 from music2dance.errors import Music2DanceError, input_error
 from music2dance.io.atomic import atomic_path, write_text_atomic
+from music2dance.models.checkpoint import (  # the reading half of a run folder
+    CHECKPOINT_FILE,
+    CONFIG_FILE,
+    MODEL_FILE,
+    check_and_load,
+    file_step,
+    read_metadata,
+)
 
 log = logging.getLogger(__name__)
 
 FORMAT = "music2dance-train-1"
-CHECKPOINT_FILE = "checkpoint.safetensors"
 OPTIMIZER_FILE = "optimizer.safetensors"
-MODEL_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
 CURVES_CSV = "curves.csv"
 CURVES_PNG = "curves.png"
@@ -340,13 +346,6 @@ def _save_safetensors(path: Path, tensors: dict[str, torch.Tensor], metadata: di
         save_file(tensors, str(tmp), metadata=metadata)
 
 
-def _read_metadata(path: Path) -> dict[str, str]:
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as f:
-        return f.metadata() or {}
-
-
 def _optimizer_tensors(optimizers: dict[str, torch.optim.Optimizer]) -> tuple[dict[str, torch.Tensor], dict]:
     """Split optimizer state dicts into tensors (for safetensors) and JSON scalars, with a key map back."""
     tensors: dict[str, torch.Tensor] = {}
@@ -402,94 +401,6 @@ def _set_rng(states: dict[str, torch.Tensor], generator: torch.Generator, device
     torch.set_rng_state(states["torch"])
     if device.type == "cuda" and "cuda" in states:
         torch.cuda.set_rng_state(states["cuda"], device)
-
-
-def _check_and_load(
-    folder_or_file: Path, tensors: dict[str, torch.Tensor], modules: dict[str, nn.Module], *, strict: bool
-) -> None:
-    """Load `tensors` ("<module>.<key>") into `modules`, with one-line errors for any mismatch."""
-    file_modules = {k.split(".", 1)[0] for k in tensors}
-    missing_modules = sorted(set(modules) - file_modules)
-    extra_modules = sorted(file_modules - set(modules))
-    problems = []
-    if missing_modules:
-        problems.append(f"no weights for module(s) {', '.join(missing_modules)}")
-    if strict and extra_modules:
-        problems.append(f"unexpected module(s) {', '.join(extra_modules)}")
-    for name, module in modules.items():
-        if name in missing_modules:
-            continue
-        expected = module.state_dict()
-        prefix = f"{name}."
-        have = {k[len(prefix) :]: t for k, t in tensors.items() if k.startswith(prefix)}
-        missing = [k for k in expected if k not in have]
-        unexpected = [k for k in have if k not in expected]
-        shapes = [
-            f"{name}.{k} is {tuple(have[k].shape)}, the model expects {tuple(t.shape)}"
-            for k, t in expected.items()
-            if k in have and tuple(have[k].shape) != tuple(t.shape)
-        ]
-        if missing:
-            problems.append(f"missing {_few(prefix, missing)}")
-        if unexpected:
-            problems.append(f"unexpected {_few(prefix, unexpected)}")
-        problems.extend(shapes[:2])
-    if problems:
-        raise input_error(folder_or_file, "checkpoint does not match the model: " + "; ".join(problems))
-    for name, module in modules.items():
-        prefix = f"{name}."
-        module.load_state_dict({k[len(prefix) :]: t for k, t in tensors.items() if k.startswith(prefix)})
-
-
-def _few(prefix: str, keys: list[str]) -> str:
-    shown = ", ".join(prefix + k for k in keys[:3])
-    return shown + (f" (+{len(keys) - 3} more)" if len(keys) > 3 else "")
-
-
-def load_checkpoint(
-    out_dir_or_file: str | os.PathLike, modules: dict[str, nn.Module], *, strict: bool = False
-) -> dict:
-    """Load weights into `modules` (each by its name) and return the saved config (config.json's content).
-
-    A folder loads the newest of model.safetensors / checkpoint.safetensors; a file loads that file.
-    Only the named modules are loaded (e.g. just {"gen": g} for inference) unless `strict`, which also
-    rejects modules in the file that are not given. Mismatching names or shapes raise Music2DanceError.
-    """
-    from safetensors.torch import load_file
-
-    path = Path(out_dir_or_file)
-    if path.is_dir():
-        candidates = [path / MODEL_FILE, path / CHECKPOINT_FILE]
-        found = [(_file_step(p), i, p) for i, p in enumerate(candidates) if p.exists()]
-        if not found:
-            raise input_error(path, f"no {MODEL_FILE} or {CHECKPOINT_FILE} in this folder")
-        file = max(found, key=lambda f: (f[0], -f[1]))[2]
-    elif path.exists():
-        file = path
-    else:
-        raise input_error(path, "no such checkpoint file or folder")
-    try:
-        tensors = load_file(str(file), device="cpu")
-        meta = _read_metadata(file)
-        config = json.loads(meta["config"]) if "config" in meta else {}
-        if not config and (file.parent / CONFIG_FILE).exists():
-            config = json.loads((file.parent / CONFIG_FILE).read_text())
-        step = int(meta.get("step", config.get("step", 0)))
-    except Exception as exc:  # safetensors raises its own error types for corrupt, truncated, empty files
-        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise input_error(file, f"not a readable checkpoint ({why})") from None
-    _check_and_load(file, tensors, modules, strict=strict)
-    config["step"] = step
-    return config
-
-
-def _file_step(path: Path) -> int:
-    """The step a safetensors file was saved at (its metadata), or a one-line error naming the file."""
-    try:
-        return int(_read_metadata(path).get("step", "-1"))
-    except Exception as exc:
-        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise input_error(path, f"not a readable checkpoint ({why})") from None
 
 
 # --------------------------------------------------------------------------------------------- curves
@@ -905,7 +816,7 @@ def check_run_folder(out: str | os.PathLike, *, resume: bool, overwrite: bool = 
         return
     previous = [name for name in (CHECKPOINT_FILE, MODEL_FILE) if (out / name).exists()]
     if previous and not overwrite:
-        step = max(_file_step(out / name) for name in previous)
+        step = max(file_step(out / name) for name in previous)
         raise input_error(
             out,
             f"already holds a training run (step {step}); add --resume to continue it, --overwrite to "
@@ -944,9 +855,9 @@ def _resume(
         raise input_error(out, f"cannot resume: {CHECKPOINT_FILE} is there but {OPTIMIZER_FILE} is missing")
     try:
         weights = load_file(str(out / CHECKPOINT_FILE), device="cpu")
-        wmeta = _read_metadata(out / CHECKPOINT_FILE)
+        wmeta = read_metadata(out / CHECKPOINT_FILE)
         opt_tensors = load_file(str(opt_path), device="cpu")
-        ometa = _read_metadata(opt_path)
+        ometa = read_metadata(opt_path)
         scalars = json.loads(ometa["state"])
         saved_config = json.loads(wmeta["config"])
     except Exception as exc:
@@ -957,7 +868,7 @@ def _resume(
             f"cannot resume: {CHECKPOINT_FILE} (step {wmeta.get('step')}) and "
             f"{OPTIMIZER_FILE} (step {ometa.get('step')}) differ; was a save interrupted?",
         )
-    _check_and_load(out, weights, modules, strict=True)
+    check_and_load(out, weights, modules, strict=True)
     _load_optimizers(optimizers, opt_tensors, scalars, out)
 
     rng = {k.split(".", 2)[2]: t for k, t in opt_tensors.items() if k.startswith(f"rng.{info.rank}.")}

@@ -18,12 +18,14 @@ import torch.nn.functional as F
 
 from ..errors import Music2DanceError, input_error
 from ..io.atomic import write_text_atomic
+from ..models.checkpoint import CHECKPOINT_FILE
 from ..models.du_vae import DUVAE, DUVAEConfig
 from ..models.mm_gan import MMGAN, MMGANConfig
+from ..models.pretrained import STAGE_MODELS, STAGES, from_pretrained
 from ..models.style import StyleClassifier, StyleConfig
 from ..motion.units import canonicalize_units, extract_units, place_units, unit_chains
 from ..validate import check_fields, read_json_object
-from .loop import CHECKPOINT_FILE, TrainConfig, load_checkpoint, train
+from .loop import TrainConfig, train
 from .prepare import load_manifest, load_sequences
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,6 @@ log = logging.getLogger(__name__)
 # The beat-phase channels are left out of every model's music input: the Tang data's music-motion sync is
 # only tempo-level (docs/BEATS.md), so phase learned from it would be noise. Beats are placed at inference.
 PHASE_FEATURES = ("beat_pulse", "beat_phase_sin", "beat_phase_cos")
-STAGES = ("style", "decomposition", "composition")
 
 # Default schedules per preset: steps and batch sizes chosen so that `train all` fits in the 60-minute
 # budget on a 2-core CPU (measured in MODEL.md).
@@ -363,37 +364,6 @@ class CompositionTask:
 
 
 # ----------------------------------------------------------------------------------------------- loading
-# stage -> (config class, model class, key of its config in config.json, module name in the checkpoint)
-_STAGE_MODELS = {
-    "style": (StyleConfig, StyleClassifier, "style", "style"),
-    "decomposition": (DUVAEConfig, DUVAE, "du_vae", "du_vae"),
-    "composition": (MMGANConfig, MMGAN, "mm_gan", "mm_gan"),
-}
-
-
-def load_stage_model(folder: str | Path, stage: str):
-    """The trained network of one stage's run folder, in eval mode, with its config: (model, cfg)."""
-    folder = Path(folder)
-    cfg_file = folder / "config.json"
-    if not cfg_file.exists():
-        raise input_error(folder, f"not a trained {stage} run (no config.json)")
-    cfg_cls, model_cls, key, module = _STAGE_MODELS[stage]
-    model_cfg = read_json_object(cfg_file).get("model", {})
-    if not isinstance(model_cfg, dict) or model_cfg.get("stage") != stage:
-        found = model_cfg.get("stage") if isinstance(model_cfg, dict) else model_cfg
-        raise input_error(cfg_file, f"expected a {stage} run, found {found!r}")
-    fields = dict(check_fields(cfg_file, f"model.{key}", cfg_cls, model_cfg.get(key)))
-    if "styles" in fields:
-        fields["styles"] = tuple(fields["styles"])  # JSON has no tuples
-    try:
-        cfg = cfg_cls(**fields)
-        model = model_cls(cfg)
-    except Exception as e:  # sizes that build no network (zero or negative dimensions, ...)
-        raise input_error(cfg_file, f"the {stage} settings do not build a network ({e})") from None
-    load_checkpoint(folder, {module: model})
-    return model.eval(), cfg
-
-
 def training_unit_energy(data) -> float:
     """Median mean-joint-speed (m/s) of the training units: generation's yardstick for a frozen unit."""
     man = load_manifest(data)
@@ -404,11 +374,11 @@ def training_unit_energy(data) -> float:
 
 
 def load_du_vae(folder) -> tuple[DUVAE, DUVAEConfig]:
-    return load_stage_model(folder, "decomposition")
+    return from_pretrained(folder, "decomposition")
 
 
 def load_style(folder) -> tuple[StyleClassifier, StyleConfig]:
-    return load_stage_model(folder, "style")
+    return from_pretrained(folder, "style")
 
 
 # ------------------------------------------------------------------------------------------------ command
@@ -467,7 +437,7 @@ def _read_overrides(config: str | None, stage: str) -> _Overrides:
             f"{prefix or 'top level'}: unknown section {unknown[0]!r} (use train, model or a stage name)",
         )
     train_ov = check_fields(config, f"{prefix}train", TrainConfig, d.get("train", {}))
-    cfg_cls, model_cls = _STAGE_MODELS[stage][:2]
+    cfg_cls, model_cls = STAGE_MODELS[stage][:2]
     model_ov = check_fields(config, f"{prefix}model", cfg_cls, d.get("model", {}))
     if model_ov:
         try:
