@@ -80,7 +80,7 @@ def main() -> int:
                 f"bit-exact resume: {r['bit_exact']}, left behind: {r['left_behind'] or 'nothing'}"
             )
             from music2dance.io.dance_npz import save_dance_npz
-            from music2dance.render.figure import demo_motion
+            from music2dance.motion.demo import demo_motion
 
             dance = Path(tmp) / "long.npz"
             save_dance_npz(dance, demo_motion(seconds=120.0, fps=15.0))

@@ -22,7 +22,7 @@ def main() -> None:
     width, height = (int(v) for v in a.size.split("x"))
 
     from music2dance.io.bvh_export import write_bvh
-    from music2dance.render.figure import demo_motion
+    from music2dance.motion.demo import demo_motion
     from music2dance.render.html import write_html
     from music2dance.render.video import make_renderer, write_gif, write_video
 

@@ -317,7 +317,7 @@ def write_folder(root: Path) -> Path:
     """Style subfolders + a top-level pair with styles.csv and split.csv, a corrupt file, a dance without song."""
     from music2dance.io.bvh_export import write_bvh
     from music2dance.io.dance_npz import save_dance_npz
-    from music2dance.render.figure import demo_motion
+    from music2dance.motion.demo import demo_motion
 
     pairs = [
         ("hiphop/a", 120),

@@ -174,7 +174,7 @@ class Workspace:
         import soundfile as sf
 
         from music2dance.io.dance_npz import save_dance_npz
-        from music2dance.render.figure import demo_motion
+        from music2dance.motion.demo import demo_motion
 
         self.root = Path(root)
         self.out = self.root / "out"

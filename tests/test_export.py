@@ -15,7 +15,7 @@ from music2dance.io.bvh import bvh_to_motion, read_bvh
 from music2dance.io.bvh_export import encoded_motion, write_bvh
 from music2dance.io.export import read_keypoints_json, write_keypoints_json
 from music2dance.io.skeleton import CANONICAL_JOINTS, Motion
-from music2dance.render.figure import demo_motion
+from music2dance.motion.demo import demo_motion
 
 MIXAMO = (
     "Hips",

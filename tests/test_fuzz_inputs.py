@@ -162,7 +162,7 @@ def test_debug_shows_the_traceback(ws):
 
 def test_unexpected_error_is_still_one_line(ws, monkeypatch, capsys):
     """A bug (not bad input) still prints one line, exit code 1, and points at --debug."""
-    import music2dance.render.dispatch as dispatch
+    import music2dance.commands as dispatch
 
     def bug(*a, **k):
         raise ZeroDivisionError("division by zero")

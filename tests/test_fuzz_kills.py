@@ -26,7 +26,7 @@ from music2dance.cli import main  # noqa: E402
 from music2dance.errors import Music2DanceError  # noqa: E402
 from music2dance.io.dance_npz import save_dance_npz  # noqa: E402
 from music2dance.models.checkpoint import read_metadata  # noqa: E402
-from music2dance.render.figure import demo_motion  # noqa: E402
+from music2dance.motion.demo import demo_motion  # noqa: E402
 from music2dance.train.loop import RUN_FILES, TrainConfig, train  # noqa: E402
 
 

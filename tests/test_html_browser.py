@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from music2dance.render.figure import demo_motion
+from music2dance.motion.demo import demo_motion
 from music2dance.render.html import write_html
 
 SONG = Path(__file__).resolve().parents[1] / "src" / "music2dance" / "assets" / "demo" / "vibe_ace.ogg"

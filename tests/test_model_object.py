@@ -64,7 +64,7 @@ _NO_TRAINING = textwrap.dedent(
     assert main(["generate", str(song), "-o", str(out), "--seconds", "4", "-q"]) == 0
     assert out.exists()
     loaded = sorted(m for m in sys.modules if m.startswith("music2dance.train"))
-    assert "music2dance.generate.command" in sys.modules
+    assert "music2dance.commands" in sys.modules
     assert not loaded, f"generation imported the trainer: {loaded}"
     print("ok")
     """

@@ -13,7 +13,7 @@ from dataset_layouts import click_track
 
 from music2dance.cli import main
 from music2dance.io.dance_npz import load_dance_npz, save_dance_npz
-from music2dance.render.figure import demo_motion
+from music2dance.motion.demo import demo_motion
 
 
 @pytest.fixture(scope="module")

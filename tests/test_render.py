@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 from music2dance.cli import main
+from music2dance.commands import write_dance
 from music2dance.errors import Music2DanceError
 from music2dance.io.dance_npz import load_dance_npz, save_dance_npz
-from music2dance.render.dispatch import write_dance
+from music2dance.motion.demo import demo_motion
 from music2dance.render.figure import (
     FollowCamera,
     Rasterizer,
-    demo_motion,
     joint_sides,
     resample_joints,
     side_colors,

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from music2dance.render.figure import demo_motion
+from music2dance.motion.demo import demo_motion
 from music2dance.train.stages import STAGES, run_stage
 
 STEPS = 3

@@ -34,7 +34,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_beats(a: argparse.Namespace) -> int:
-    from .render.beats_plot import run_beats
+    from .commands import run_beats
 
     run_beats(
         a.song,
@@ -102,14 +102,14 @@ def _cmd_train(a: argparse.Namespace) -> int:
 
 
 def _cmd_generate(a: argparse.Namespace) -> int:
-    from .generate.command import run_generate
+    from .commands import run_generate
 
     run_generate(a.song, a.output, seconds=a.seconds, seed=a.seed, model=a.model, quiet=a.quiet)
     return 0
 
 
 def _cmd_render(a: argparse.Namespace) -> int:
-    from .render.dispatch import run_render
+    from .commands import run_render
 
     run_render(a.dance, a.song, a.output, fps=a.fps, quiet=a.quiet)
     return 0

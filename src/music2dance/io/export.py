@@ -1,11 +1,14 @@
-"""Plain-data exports of a dance: per-frame joint positions as JSON, readable from any language.
+"""Writing a dance as a data file, the format picked by the extension (`DATA_FORMATS`: .npz .bvh .json).
 
-Layout: {"format", "fps", "units", "joint_names", "parents", "frames": [[[x, y, z] x J] x T]}, mm-rounded.
+The keypoint JSON (per-frame joint positions, readable from any language) is written and read here:
+{"format", "fps", "units", "joint_names", "parents", "frames": [[[x, y, z] x J] x T]}, mm-rounded.
+Drawn outputs (.mp4 .gif .html) are `render/`'s; `commands.write_dance` picks between the two.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -16,6 +19,43 @@ from .atomic import write_text_atomic
 from .skeleton import Motion
 
 JSON_FORMAT = "music2dance-keypoints/1"
+
+DATA_FORMATS: dict[str, str] = {
+    ".npz": "dance npz (joints, fps, skeleton, music beats; reloadable)",
+    ".bvh": "BVH motion capture file (centimetres, Mixamo-like names)",
+    ".json": "per-frame joint positions (metres, rounded to mm)",
+}
+
+log = logging.getLogger(__name__)
+
+
+def write_data_file(
+    motion: Motion, out: str | os.PathLike, *, quiet: bool = False, model: str = "", seed: int = -1
+) -> Path:
+    """Write `motion` to `out` in the data format its extension names (see `DATA_FORMATS`); returns the path.
+
+    model / seed: provenance stored in .npz. The caller checks the output path first
+    (`validate.check_output`); an extension that is no data format is a one-line error.
+    """
+    out = Path(out)
+    ext = out.suffix.lower()
+    if ext == ".npz":
+        from .dance_npz import save_dance_npz
+
+        save_dance_npz(out, motion, model=model, seed=seed)
+    elif ext == ".bvh":
+        from .bvh_export import write_bvh
+
+        write_bvh(motion, out)
+    elif ext == ".json":
+        write_keypoints_json(motion, out)
+    else:
+        raise input_error(
+            out, f"not a data format {ext or '(no extension)'!r}; use one of: {' '.join(DATA_FORMATS)}"
+        )
+    if not quiet:
+        log.info("wrote %s (%d frames at %g fps)", out, motion.num_frames, motion.fps)
+    return out
 
 
 def keypoints_dict(motion: Motion) -> dict:
