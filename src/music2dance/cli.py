@@ -14,7 +14,16 @@ import warnings
 
 from . import __version__
 from .errors import Music2DanceError, Terminated, input_error, one_line
-from .validate import device_arg, float_arg, int_arg, seed_arg
+from .validate import (
+    RENDER_FPS_MAX,
+    RENDER_FPS_MIN,
+    SONG_MAX_S,
+    SONG_MIN_S,
+    device_arg,
+    float_arg,
+    int_arg,
+    seed_arg,
+)
 
 log = logging.getLogger("music2dance")
 
@@ -217,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument(
         "--seconds",
-        type=float_arg(3.0, 900.0, " s"),
+        type=float_arg(SONG_MIN_S, SONG_MAX_S, " s"),
         help="dance length, 3 to 900 s (default: the whole song)",
     )
     g.add_argument(
@@ -233,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", required=True, help=".mp4 .gif .html .bvh .json .npz")
     r.add_argument(
         "--fps",
-        type=float_arg(1.0, 120.0),
+        type=float_arg(RENDER_FPS_MIN, RENDER_FPS_MAX),
         default=30.0,
         help="output frame rate, 1 to 120 (video, gif, page)",
     )

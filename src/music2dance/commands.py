@@ -20,9 +20,8 @@ from .io.export import DATA_FORMATS, write_data_file
 from .io.skeleton import Motion
 from .render.beats_plot import PLOT_TYPES, plot_beats
 from .render.dispatch import DRAWN_FORMATS, write_drawing
-from .validate import MAX_SEED, RENDER_FPS_MAX, SONG_MAX_S, SONG_MIN_S, check_output
+from .validate import MAX_SEED, RENDER_FPS_MAX, RENDER_FPS_MIN, SONG_MAX_S, SONG_MIN_S, check_output
 
-RENDER_FPS_MIN = 1.0
 MAX_SHIFTS = 100_000  # random shifts for the chance level (`beats --shifts`)
 MAX_TOLERANCE_FRAMES = 100
 
