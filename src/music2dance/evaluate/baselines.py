@@ -5,14 +5,13 @@ Each row is a list of `EvalDance` (joints (T, J, 3) metres at the protocol fps, 
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import input_error
+from ..io.prepared import PreparedSequence
+from ..io.prepared import load_prepared as read_prepared
 from .metrics import mean_pose
 
 
@@ -34,60 +33,13 @@ class EvalDance:
     source: str = ""  # where the motion came from (e.g. the training dance a baseline reuses)
 
 
-@dataclass
-class PreparedSequence:
-    """A prepared sequence (see ARCHITECTURE.md, prepared data)."""
-
-    name: str
-    style: str
-    split: str
-    joints: np.ndarray
-    music: np.ndarray
-    music_beats: np.ndarray
-    kin_beats: np.ndarray
-    audio_path: str
-    audio_offset_s: float
-    extra: dict = field(default_factory=dict)
-
-
 def load_prepared(data: str | os.PathLike) -> tuple[dict, list[PreparedSequence]]:
-    """(manifest, sequences) of a folder written by `music2dance prepare`; one-line errors name the file."""
-    root = Path(data)
-    man_path = root / "manifest.json"
-    if not man_path.exists():
-        raise input_error(
-            data, "not a prepared data folder (no manifest.json); run `music2dance prepare` first"
-        )
-    try:
-        man = json.loads(man_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
-        raise input_error(man_path, f"unreadable manifest ({e})") from None
-    seqs = []
-    for e in man.get("sequences", []):
-        f = root / e["file"]
-        try:
-            with np.load(f, allow_pickle=False) as z:
-                arr = {k: z[k] for k in ("joints", "music", "music_beats") if k in z.files}
-                kin = z["kin_beats"] if "kin_beats" in z.files else np.zeros(0, int)
-        except (OSError, ValueError) as err:
-            raise input_error(f, f"unreadable prepared sequence ({err})") from None
-        if "joints" not in arr:
-            raise input_error(f, "prepared sequence has no 'joints'")
-        seqs.append(
-            PreparedSequence(
-                name=e["name"],
-                style=str(e.get("style", "unknown")),
-                split=e.get("split", "train"),
-                joints=np.asarray(arr["joints"], dtype=np.float64),
-                music=np.asarray(arr.get("music", np.zeros((len(arr["joints"]), 0))), dtype=np.float64),
-                music_beats=np.asarray(arr.get("music_beats", np.zeros(0)), dtype=np.float64),
-                kin_beats=np.asarray(kin),
-                audio_path=str(e.get("audio_path", "")),
-                audio_offset_s=float(e.get("audio_offset_s", 0.0)),
-            )
-        )
-    if not seqs:
-        raise input_error(man_path, "the manifest lists no sequences")
+    """(manifest, sequences) of a prepared folder, joints and music as float64 (the metrics' precision)."""
+    man, seqs = read_prepared(data)
+    for s in seqs:
+        s.joints = np.asarray(s.joints, dtype=np.float64)
+        s.music = np.asarray(s.music, dtype=np.float64)
+        s.music_beats = np.asarray(s.music_beats, dtype=np.float64)
     return man, seqs
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import Music2DanceError, input_error
+from ..errors import Music2DanceError
 from ..io.atomic import atomic_path, write_text_atomic
 from ..io.datasets import (  # data-set layouts (Tang, AIST++, FineDance, PopDanceSet, a folder)
     AUDIO_EXTS,  # noqa: F401
@@ -27,6 +27,7 @@ from ..io.datasets import (  # data-set layouts (Tang, AIST++, FineDance, PopDan
     tempo_check,
 )
 from ..io.datasets import DatasetSequence as Source
+from ..io.prepared import load_prepared, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -297,24 +298,21 @@ def prepare_dataset(
 
 
 def load_manifest(data: str | os.PathLike) -> dict:
-    """Read `<data>/manifest.json`; a clear error if the folder was not written by `prepare`."""
-    path = Path(data) / "manifest.json"
-    if not path.exists():
-        raise input_error(
-            data, "not a prepared data folder (no manifest.json); run `music2dance prepare` first"
-        )
-    return json.loads(path.read_text())
+    """Read `<data>/manifest.json` (the one reader: `io.prepared`)."""
+    return read_manifest(data)
 
 
 def load_sequences(data: str | os.PathLike, split: str | None = None) -> list[dict]:
     """All prepared sequences (optionally of one split) as dicts of arrays plus their manifest entry."""
-    man = load_manifest(data)
-    out = []
-    for e in man["sequences"]:
-        if split and e["split"] != split:
-            continue
-        with np.load(Path(data) / e["file"], allow_pickle=False) as z:
-            d = {k: z[k] for k in ("joints", "music", "music_beats", "kin_beats")}
-        d.update({k: e[k] for k in ("name", "style", "split", "audio_path", "audio_offset_s")})
-        out.append(d)
-    return out
+    keys = (
+        "name",
+        "style",
+        "split",
+        "joints",
+        "music",
+        "music_beats",
+        "kin_beats",
+        "audio_path",
+        "audio_offset_s",
+    )
+    return [{k: getattr(s, k) for k in keys} for s in load_prepared(data, split)[1]]
