@@ -14,7 +14,7 @@ import music2dance
 PACKAGE = Path(music2dance.__file__).resolve().parent
 
 # Usable by every part: the package itself (`__version__`), the error type and the input checks.
-SHARED = {"__init__", "errors", "validate"}
+SHARED = {"__init__", "errors", "validate", "defaults"}
 
 # The order: io < audio < motion < models < {train, generate} < evaluate < render < commands < cli.
 # train and generate are siblings (generation never loads the trainer, training never generates);
