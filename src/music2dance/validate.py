@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import input_error
+from .errors import Music2DanceError, input_error
 
 # ---- limits (README "Limits")
 SONG_MIN_S = 3.0
@@ -282,3 +282,53 @@ def json_type(value) -> str:
         list: "list",
         dict: "object",
     }.get(type(value), type(value).__name__)
+
+
+# ------------------------------------------------------------------------------------------- configs
+class Config:
+    """The one config style: a dataclass built from a plain dict (JSON) that names a bad field and value.
+
+    Subclass with `@dataclasses.dataclass`; fields have defaults of a JSON type (int, float, str, bool,
+    tuple, list, or a nested Config). `from_dict(d, source=, section=)` checks names and types
+    (`check_fields`), turns JSON lists into tuples where the default is a tuple, builds nested configs,
+    then runs `check()`: a subclass returns {field: ok} for its ranges, and the first False raises
+    `input_error(source, "section.field=value is out of range")`. `to_dict()` is the JSON form.
+    Presets are classmethods returning an instance (`cls.paper()`), all of the same shape.
+    """
+
+    def check(self) -> dict[str, bool]:
+        return {}
+
+    def __post_init__(self) -> None:
+        self._check_ranges("config", type(self).__name__)
+
+    def _check_ranges(self, source, section: str) -> None:
+        for name, ok in self.check().items():
+            if not ok:
+                raise input_error(source, f"{section}.{name}={getattr(self, name)!r} is out of range")
+
+    @classmethod
+    def from_dict(cls, values, *, source="config", section: str | None = None):
+        section = section or cls.__name__
+        values = dict(check_fields(source, section, cls, values))
+        fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        for key, value in values.items():
+            f = fields[key]
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            if isinstance(default, Config):
+                values[key] = type(default).from_dict(value, source=source, section=f"{section}.{key}")
+            elif isinstance(default, tuple) and isinstance(value, list):
+                values[key] = tuple(value)
+            elif isinstance(default, float) and isinstance(value, int):
+                values[key] = float(value)
+        try:
+            obj = cls(**values)
+        except Music2DanceError as e:  # a range check: say which file, and the field's full section
+            problem = str(e).split(": ", 1)[-1]
+            if problem.startswith(cls.__name__ + "."):
+                problem = section + problem[len(cls.__name__) :]
+            raise input_error(source, problem) from None
+        return obj
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
