@@ -1,10 +1,11 @@
-"""Copy the shipping files of a `music2dance train all` run into the package's bundled model folder.
+"""Make the package's bundled model from a `music2dance train all` run.
 
 Usage: python scripts/bundle_model.py runs/v1 [--dest src/music2dance/assets/model]
-Only weights, configs, metrics and loss curves are copied (no optimizer state or checkpoints). The run
-is checked first: every stage trained on the data that model.json names (one data hash and recipe), to
-its last step, and no config holds a path of the training machine. Reproduce it with
-`python3 benchmarks/reproduce_model.py` (MODEL.md).
+The bundle is one model folder (`DanceModel.save_pretrained`: config.json + model.safetensors, the
+config holding the record of how each stage was trained, with its metrics) plus `curves/<stage>.png`.
+No optimizer state or checkpoints. The run is checked first: every stage trained on the data that
+model.json names (one data hash and recipe), to its last step, and no config holds a path of the
+training machine. Reproduce it with `python3 benchmarks/reproduce_model.py` (MODEL.md).
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import tempfile
 from pathlib import Path
+
+from music2dance.models.dance_model import DanceModel
 
 STAGES = ("style", "decomposition", "composition")
 FILES = ("model.safetensors", "config.json", "metrics.json", "curves.png")
@@ -62,12 +66,26 @@ def main() -> None:
     problems = check_run(a.run)
     if problems:
         raise SystemExit(f"error: {a.run}: not bundled:\n  " + "\n  ".join(problems))
-    shutil.rmtree(a.dest, ignore_errors=True)
-    for s in STAGES:
-        (a.dest / s).mkdir(parents=True)
-        for f in FILES:
-            shutil.copy(a.run / s / f, a.dest / s / f)
-    shutil.copy(a.run / "model.json", a.dest / "model.json")
+    model = DanceModel.from_stage_runs(a.run)
+    paths = [v for v in _strings(model.cfg.to_dict()) if v.startswith("/") or v[1:3] == ":\\"]
+    if paths:
+        raise SystemExit(f"error: {a.run}: not bundled: the model record holds machine paths {paths}")
+    # Written beside the destination, then swapped in, so a failure leaves the old bundle whole.
+    a.dest.parent.mkdir(parents=True, exist_ok=True)
+    new = Path(tempfile.mkdtemp(prefix=".bundle-", dir=a.dest.parent))
+    try:
+        model.save_pretrained(new)
+        (new / "curves").mkdir()
+        for s in STAGES:
+            shutil.copy(a.run / s / "curves.png", new / "curves" / f"{s}.png")
+        DanceModel.from_pretrained(new)  # reads back
+        old = a.dest.with_name(a.dest.name + ".old")
+        if a.dest.exists():
+            a.dest.rename(old)
+        new.rename(a.dest)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(new, ignore_errors=True)
     size = sum(p.stat().st_size for p in a.dest.rglob("*") if p.is_file())
     summary = json.loads((a.run / "model.json").read_text())
     print(

@@ -326,44 +326,62 @@ def _flip_header(rel: str, offset: int, byte: int):
     return damage
 
 
+def _edit_config(folder: Path, edit) -> Path:
+    p = folder / "config.json"
+    cfg = json.loads(p.read_text())
+    edit(cfg)
+    p.write_text(json.dumps(cfg))
+    return p
+
+
 def _mixed_stage(folder: Path) -> Path:
-    """A decomposition stage of another size (z_mov 32) next to the bundled composition."""
-    import torch
-    from safetensors.torch import save_file
+    """A DU-VAE of another size (z_mov 32, weights to match) next to the bundled MM-GAN."""
+    from safetensors.torch import load_file, save_file
 
     from music2dance.models.du_vae import DUVAE, DUVAEConfig
 
-    cfg_path = folder / "decomposition" / "config.json"
-    cfg = json.loads(cfg_path.read_text())
-    cfg["model"]["du_vae"]["z_mov"] = 32
-    cfg_path.write_text(json.dumps(cfg))
-    model = DUVAE(DUVAEConfig(**cfg["model"]["du_vae"]))
-    tensors = {f"du_vae.{k}": v.contiguous() for k, v in model.state_dict().items()}
-    save_file(tensors, str(folder / "decomposition" / "model.safetensors"), metadata={"step": "1"})
-    torch.manual_seed(0)
-    return folder
+    def edit(cfg):
+        cfg["du_vae"]["z_mov"] = 32
+
+    _edit_config(folder, edit)
+    p = folder / "model.safetensors"
+    cfg = json.loads((folder / "config.json").read_text())["du_vae"]
+    tensors = {k: v for k, v in load_file(str(p)).items() if not k.startswith("du_vae.")}
+    tensors.update({f"du_vae.{k}": v.contiguous() for k, v in DUVAE(DUVAEConfig(**cfg)).state_dict().items()})
+    save_file(tensors, str(p))
+    return folder / "config.json"
 
 
 def _nan_weights(folder: Path) -> Path:
-    """A readable composition model.safetensors whose weights are NaN."""
-    from safetensors import safe_open
+    """A readable model.safetensors whose MM-GAN weights are NaN."""
     from safetensors.torch import load_file, save_file
 
-    p = folder / "composition" / "model.safetensors"
-    with safe_open(str(p), framework="pt") as f:
-        meta = f.metadata()
-    tensors = {k: v * float("nan") if v.is_floating_point() else v for k, v in load_file(str(p)).items()}
-    save_file(tensors, str(p), metadata=meta)
-    return folder / "composition"
+    p = folder / "model.safetensors"
+    tensors = {
+        k: v * float("nan") if v.is_floating_point() and k.startswith("mm_gan.") else v
+        for k, v in load_file(str(p)).items()
+    }
+    save_file(tensors, str(p))
+    return folder
 
 
 def _weights_of_other_shape(folder: Path) -> Path:
-    """config.json says hidden 32, the weights are the bundled (64)."""
-    p = folder / "style" / "config.json"
-    cfg = json.loads(p.read_text())
-    cfg["model"]["style"]["hidden"] = 32
-    p.write_text(json.dumps(cfg))
-    return folder / "style" / "model.safetensors"
+    """config.json says the style classifier's hidden size is 32, the weights are the bundled (64)."""
+
+    def edit(cfg):
+        cfg["style"]["hidden"] = 32
+
+    _edit_config(folder, edit)
+    return folder / "model.safetensors"
+
+
+def _unknown_feature(folder: Path) -> Path:
+    """The model says it hears a music feature this version does not compute."""
+
+    def edit(cfg):
+        cfg["music_features"][0] = "spectral_flux_9000"
+
+    return _edit_config(folder, edit)
 
 
 # ------------------------------------------------------------------------------------------ hand-made
@@ -487,18 +505,24 @@ def handmade_cases(ws: Workspace) -> list[Case]:
         )
     )
     # 2. damaged model folder
-    for stage in ("style", "decomposition", "composition"):
-        rel = f"{stage}/model.safetensors"
-        c.append(model_case(ws, _overwrite(rel, b""), f"2 empty {rel}"))
-        c.append(model_case(ws, _truncate(rel, 0.5), f"2 truncated {rel}"))
-        c.append(
-            model_case(
-                ws, _overwrite(rel, b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}xxxxxx"), f"2 corrupt {rel}"
-            )
+    rel = "model.safetensors"
+    c.append(model_case(ws, _overwrite(rel, b""), f"2 empty {rel}"))
+    c.append(model_case(ws, _truncate(rel, 0.5), f"2 truncated {rel}"))
+    c.append(
+        model_case(
+            ws, _overwrite(rel, b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}xxxxxx"), f"2 corrupt {rel}"
         )
-        c.append(model_case(ws, _truncate(f"{stage}/config.json", 0.5), f"2 broken {stage}/config.json"))
-        c.append(model_case(ws, _overwrite(f"{stage}/config.json", b"[1, 2]"), f"2 list {stage}/config.json"))
-    c.append(model_case(ws, _overwrite("model.json", b"{oops"), "2 broken model.json"))
+    )
+    c.append(model_case(ws, _truncate("config.json", 0.5), "2 broken config.json"))
+    c.append(model_case(ws, _overwrite("config.json", b"[1, 2]"), "2 list config.json"))
+    c.append(
+        model_case(
+            ws,
+            _overwrite("config.json", b'{"format": "music2dance-model-2", "fps": -1}'),
+            "2 fps out of range",
+        )
+    )
+    c.append(model_case(ws, _unknown_feature, "2 unknown music feature"))
     c.append(model_case(ws, _mixed_stage, "2 stages of different sizes"))
     c.append(model_case(ws, _weights_of_other_shape, "2 weights of another shape"))
     c.append(model_case(ws, _nan_weights, "2 NaN weights"))
@@ -800,14 +824,13 @@ def _tree_ok(parents: list[int]) -> bool:
 @st.composite
 def bad_models(draw):
     """A copy of the bundled model with one file truncated, emptied, overwritten or a header byte flipped."""
-    stage = draw(st.sampled_from(["style", "decomposition", "composition"]))
     file = draw(st.sampled_from(["model.safetensors", "config.json"]))
     how = draw(st.sampled_from(["truncate", "empty", "random", "flip"]))
     keep = draw(st.floats(0.0, 0.99))
     blob = draw(st.binary(min_size=1, max_size=256))
     offset = draw(st.integers(0, 10**6))
     byte = draw(st.sampled_from([0x00, 0xFF]))  # never valid inside a JSON header (not even in a string)
-    rel = f"{stage}/{file}"
+    rel = file
     if how == "flip" and file == "config.json":
         how = "truncate"
     damage = {

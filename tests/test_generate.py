@@ -8,7 +8,8 @@ from music2dance.audio.load import load_audio
 from music2dance.cli import main
 from music2dance.errors import Music2DanceError
 from music2dance.evaluate.metrics import boundary_jump_ratio
-from music2dance.generate.dance import beat_grid, default_model_path, generate_dance, load_model
+from music2dance.generate.dance import default_model_path, generate_dance, load_model
+from music2dance.models.dance_model import beat_grid
 
 DEMO = default_model_path().parent / "demo" / "vibe_ace.ogg"
 

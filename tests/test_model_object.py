@@ -8,8 +8,10 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from music2dance.audio.load import load_audio
+from music2dance.errors import Music2DanceError
 from music2dance.generate.dance import default_model_path, generate_dance, load_model
 
 DEMO = default_model_path().parent / "demo" / "vibe_ace.ogg"
@@ -78,3 +80,134 @@ def test_generation_imports_no_training(tmp_path):
     )
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.strip().endswith("ok")
+
+
+# ---------------------------------------------------------------------------------- the model object
+import torch  # noqa: E402
+
+from music2dance.io.skeleton import CANONICAL_PARENTS  # noqa: E402
+from music2dance.models.dance_model import (  # noqa: E402
+    DanceModel,
+    DanceModelConfig,
+    join_unit,
+)
+from music2dance.motion.clean import STANDARD_BONE_LENGTHS  # noqa: E402
+
+SR = 22050
+
+
+def _click_track(seconds: float, period: float = 0.5) -> np.ndarray:
+    y = np.zeros(int(seconds * SR), np.float32)
+    for t in np.arange(0.25, seconds, period):
+        i = int(t * SR)
+        y[i : i + 400] = np.sin(np.arange(400) * 2 * np.pi * 1000 / SR) * np.hanning(400)
+    return y
+
+
+def test_model_knows_its_rates_and_inputs():
+    """One place answers "what does this model expect": the config of the bundled model."""
+    model = load_model()
+    cfg = model.cfg
+    assert (cfg.fps, cfg.sample_rate, cfg.unit_frames) == (15.0, 22050, 32)
+    assert len(cfg.music_features) == cfg.style.music_dim == cfg.mm_gan.music_dim == 29
+    assert "onset" in cfg.music_features and not any(n.startswith("beat_phase") for n in cfg.music_features)
+    assert cfg.styles == ("cha-cha", "rumba", "tango", "waltz")
+    assert 0.3 < cfg.unit_energy < 1.5  # m/s, the training units' median speed
+    rec = cfg.training
+    assert rec["data_hash"] and set(rec["stages"]) == {"style", "decomposition", "composition"}
+    assert rec["stages"]["style"]["train"]["weight_decay"] == 1e-4  # what the style stage used
+
+
+def test_save_pretrained_round_trip(tmp_path):
+    """save_pretrained -> from_pretrained gives the same config, the same tensors and the same dance."""
+    model = load_model()
+    model.save_pretrained(tmp_path / "m")
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["config.json", "model.safetensors"]
+    back = DanceModel.from_pretrained(tmp_path / "m")
+    assert back.cfg == model.cfg
+    a, b = model.state_dict(), back.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    y = _click_track(5.0)
+    assert np.array_equal(model.generate(y, SR, seed=3).joints, back.generate(y, SR, seed=3).joints)
+
+
+def test_config_names_the_bad_field(tmp_path):
+    model = load_model()
+    d = model.cfg.to_dict()
+    d["inference"]["blend_frames"] = 0
+    with pytest.raises(Music2DanceError, match=r"model\.inference\.blend_frames=0 is out of range"):
+        DanceModelConfig.from_dict(d, source="config.json", section="model")
+    d = model.cfg.to_dict()
+    d["mm_gan"]["z_mov"] = 32
+    with pytest.raises(Music2DanceError, match="du_vae.z_mov is 64 but mm_gan.z_mov is 32"):
+        DanceModel(DanceModelConfig.from_dict(d))
+
+
+def test_plan_puts_units_on_the_beat_grid():
+    """plan: a 120 BPM click track -> units of 4 beats (2 s) starting on beats; each unit's music and style."""
+    model = load_model()
+    plan = model.plan(_click_track(10.0), SR)
+    L, n = model.unit_frames, model.cfg.mm_gan.units
+    U = plan.n_units
+    assert plan.beats_per_unit == 4 and np.allclose(np.diff(plan.bounds), 2.0, atol=0.05)
+    assert plan.bounds[0] <= 0 and plan.bounds[-1] >= 10.0
+    beats = plan.music_beats
+    assert all(np.abs(beats - b).min() < 0.03 for b in plan.bounds if 0 <= b <= beats[-1])
+    assert plan.times.shape == (U, L) and np.allclose(plan.times[:, 0], plan.bounds[:-1])
+    assert np.allclose(plan.times[:, -1], plan.bounds[1:])  # units share their boundary frame
+    assert plan.music.shape == (-(-U // n), n, L, len(model.cfg.music_features))
+    assert np.allclose(plan.style.sum(1).numpy(), 1.0, atol=1e-5)
+
+
+def test_decode_chains_units_without_gaps():
+    """decode: one unit of key frames per planned unit, each starting where the one before ended."""
+    model = load_model()
+    plan = model.plan(_click_track(10.0), SR)
+    keys, redraws = model.decode(plan, seed=0)
+    assert keys.shape == (plan.n_units, model.unit_frames, 18, 3) and np.isfinite(keys).all()
+    assert 0 <= redraws <= plan.n_units * model.cfg.inference.max_redraws
+    for i in range(1, len(keys)):
+        assert np.abs(keys[i, 0] - keys[i - 1, -1]).max() < 1e-5
+    again, _ = model.decode(plan, seed=0)
+    assert np.array_equal(keys, again)
+    other, _ = model.decode(plan, seed=1)
+    assert np.abs(other - keys).max() > 0.05
+
+
+def test_finish_resamples_rebuilds_bones_and_grounds():
+    """finish: key frames at the plan's times -> out_fps frames with the standard bones, feet on y = 0."""
+    model = load_model()
+    plan = model.plan(_click_track(6.0), SR)
+    keys, _ = model.decode(plan, seed=0)
+    keys[..., 1] += 0.3  # lifted: finish puts it back on the floor
+    joints = model.finish(plan, keys, out_fps=25.0)
+    assert joints.shape == (int(np.floor(plan.duration * 25.0)), 18, 3) and joints.dtype == np.float32
+    bones = np.linalg.norm(joints[:, 1:] - joints[:, CANONICAL_PARENTS[1:]], axis=-1)
+    assert np.allclose(bones, np.asarray(STANDARD_BONE_LENGTHS)[1:], atol=1e-4)
+    feet = joints[:, [12, 13, 16, 17], 1].min(axis=1)
+    assert abs(np.median(feet)) < 0.03
+
+
+def test_join_unit_continues_position_and_velocity():
+    """join_unit: a unit standing still 5 cm beside the end of a unit moving at 1 m/s along x starts at
+    that unit's last pose, with its velocity up to the discrete smoothstep's first step (an error of
+    (|dp| / dt + |dv|) (1 - w(1)), 4 % of the gaps at 8 blend frames), and is untouched after the blend."""
+    J, L, dt, blend = 18, 32, 1 / 15, 8
+    t = np.arange(L) * dt
+    prev = np.zeros((L, J, 3))
+    prev[..., 0] = t[:, None]  # 1 m/s along x
+    unit = np.repeat(prev[-1:], L, axis=0)
+    unit[..., 2] += 0.05
+    out = join_unit(unit, prev, dt, dt, blend)
+    assert np.allclose(out[0], prev[-1])
+    w1 = 1 - (1 / blend) ** 2 * (3 - 2 / blend)
+    err = np.abs((out[1] - out[0]) / dt - [1, 0, 0])  # against a 1 m/s jump without the join
+    assert err[..., 0].max() <= 1.0 * (1 - w1) + 1e-9  # dv = 1 m/s
+    assert err[..., 2].max() <= 0.05 * (1 - w1) / dt + 1e-9  # dp = 5 cm
+    assert np.array_equal(out[blend:], unit[blend:])
+    # a unit warped to half the time per frame keeps the same m/s velocity at the join
+    fast = join_unit(unit, prev, dt / 2, dt, blend)
+    err = np.abs((fast[1] - fast[0]) / (dt / 2) - [1, 0, 0])
+    assert (
+        err[..., 0].max() <= 1.0 * (1 - w1) + 1e-9 and err[..., 2].max() <= 0.05 * (1 - w1) / (dt / 2) + 1e-9
+    )

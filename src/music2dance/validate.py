@@ -250,7 +250,7 @@ def _type_ok(value, default) -> bool:
     if isinstance(default, str):
         return isinstance(value, str)
     if isinstance(default, (list, tuple)):
-        return isinstance(value, list)
+        return isinstance(value, (list, tuple))
     return True
 
 

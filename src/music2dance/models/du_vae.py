@@ -5,15 +5,17 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..validate import Config
+
 
 @dataclass
-class DUVAEConfig:
+class DUVAEConfig(Config):
     """Sizes of the DU-VAE. `paper()` gives the paper's (a GPU job); the default trains on a 2-core CPU."""
 
     pose_dim: int = 54  # 18 joints x 3 coordinates, normalised
@@ -32,15 +34,25 @@ class DUVAEConfig:
     kl_slope: float = 0.005
 
     @classmethod
-    def paper(cls) -> DUVAEConfig:
-        return cls(z_ini=10, z_mov=512, ini_hidden=64, mov_hidden=1024, kl_mid_step=15000, kl_slope=0.0005)
+    def paper(cls, **kw) -> DUVAEConfig:
+        return cls(
+            **{
+                "z_mov": 512,
+                "ini_hidden": 64,
+                "mov_hidden": 1024,
+                "kl_mid_step": 15000,
+                "kl_slope": 0.0005,
+                **kw,
+            }
+        )
 
     @classmethod
-    def tiny(cls) -> DUVAEConfig:
-        return cls(z_mov=16, ini_hidden=32, mov_hidden=32)
+    def tiny(cls, **kw) -> DUVAEConfig:
+        return cls(**{"z_mov": 16, "ini_hidden": 32, "mov_hidden": 32, **kw})
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def check(self) -> dict[str, bool]:
+        sizes = ("pose_dim", "unit_frames", "z_ini", "z_mov", "ini_hidden", "mov_hidden")
+        return {k: getattr(self, k) >= (2 if k == "unit_frames" else 1) for k in sizes}
 
     def kl_weight(self, step: int) -> float:
         """The original's annealing: kl_max * sigmoid(slope * (step - mid)), so early training is a plain AE."""

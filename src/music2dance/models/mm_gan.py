@@ -5,17 +5,18 @@ Real dances go z_movs -E_mtd-> z_dan -G_dan-> z_movs; music goes (s, noise) -E_s
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..validate import Config
 from .du_vae import kl_normal, reparameterize
 
 
 @dataclass
-class MMGANConfig:
+class MMGANConfig(Config):
     """Sizes and loss weights of the MM-GAN (eq. 6). `paper()` gives the original's sizes."""
 
     z_mov: int = 64  # must match the DU-VAE
@@ -51,8 +52,19 @@ class MMGANConfig:
     def tiny(cls, **kw) -> MMGANConfig:
         return cls(**{"z_dan": 16, "hidden": 32, "audio_dim": 8, **kw})
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def check(self) -> dict[str, bool]:
+        sizes = (
+            "z_mov",
+            "music_dim",
+            "unit_frames",
+            "units",
+            "style_dim",
+            "z_dan",
+            "noise",
+            "hidden",
+            "audio_dim",
+        )
+        return {k: getattr(self, k) >= 1 for k in sizes}
 
 
 class AudioUnitEncoder(nn.Module):

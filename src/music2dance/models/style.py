@@ -5,14 +5,18 @@ Its class probabilities are the style feature `s` that drives the MM-GAN's E_std
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
+from ..validate import Config
+
 
 @dataclass
-class StyleConfig:
+class StyleConfig(Config):
+    """Sizes of the style classifier; one preset for every model size (it is small)."""
+
     music_dim: int = 29
     styles: tuple[str, ...] = ("cha-cha", "rumba", "tango", "waltz")
     window_frames: int = 96  # 6.4 s at 15 fps: a few bars of any of the four dances
@@ -20,10 +24,22 @@ class StyleConfig:
     dropout: float = 0.3
     feature_idx: list[int] = field(default_factory=list)  # columns of audio.features used (no beat phase)
 
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["styles"] = list(self.styles)
-        return d
+    @classmethod
+    def paper(cls, **kw) -> StyleConfig:
+        return cls(**kw)
+
+    @classmethod
+    def tiny(cls, **kw) -> StyleConfig:
+        return cls(**kw)
+
+    def check(self) -> dict[str, bool]:
+        return {
+            "music_dim": self.music_dim >= 1,
+            "styles": len(self.styles) >= 2,
+            "window_frames": self.window_frames >= 1,
+            "hidden": self.hidden >= 1,
+            "dropout": 0.0 <= self.dropout < 1.0,
+        }
 
 
 class StyleClassifier(nn.Module):
