@@ -32,8 +32,12 @@ def scan_clips(model, data, protocol, seed: int) -> None:
     import numpy as np
 
     from music2dance.evaluate.baselines import ground_truth, mean_pose_row
-    from music2dance.evaluate.report import _overlap, generate_rows, load_split, single_thread_blas
-    from music2dance.evaluate.row import build_reference, clip_count, evaluate_row
+    from music2dance.evaluate.findings import overlap
+    from music2dance.evaluate.generated import generate_rows
+    from music2dance.evaluate.reference import build_reference, clip_count
+    from music2dance.evaluate.report import single_thread_blas
+    from music2dance.evaluate.row import evaluate_row
+    from music2dance.evaluate.split import load_split
 
     _, base, train, test = load_split(data, protocol)
     base = dataclasses.replace(base, n_seeds=1)
@@ -60,8 +64,8 @@ def scan_clips(model, data, protocol, seed: int) -> None:
         apart = [
             k
             for k in SCAN_METRICS
-            if not _overlap(res["ground truth"][k], res["model"][k])
-            and not _overlap(res["ground truth"][k], res["mean pose"][k])
+            if not overlap(res["ground truth"][k], res["model"][k])
+            and not overlap(res["ground truth"][k], res["mean pose"][k])
         ]
         print(
             f"{clip_s:g}/{hop_s:g}: ground truth apart from both model and mean pose on "

@@ -9,18 +9,13 @@ from music2dance.errors import Music2DanceError
 from music2dance.io.skeleton import BONES, CANONICAL_PARENTS, FEET, Motion, joint_index
 from music2dance.motion.clean import (
     STANDARD_BONE_LENGTHS,
+    CleaningError,
     bone_lengths,
-    canonicalize,
     clean_motion,
     detect_glitches,
-    facing_angle,
-    interpolate_missing,
     normalize_bone_lengths,
     put_on_floor,
     repair_glitches,
-    resample,
-    smooth,
-    uncanonicalize,
 )
 
 
@@ -57,26 +52,6 @@ def _standing(T: int = 50) -> np.ndarray:
     return j
 
 
-def test_interpolate_missing_linear_exact():
-    j = _standing()
-    holey = j.copy()
-    holey[10:14, 3] = np.nan
-    holey[0:2, 5, 1] = np.nan  # a gap at the start holds the first seen value
-    out = interpolate_missing(holey)
-    np.testing.assert_allclose(out[10:14, 3], j[10:14, 3], atol=1e-12)  # head moves linearly
-    np.testing.assert_allclose(out[0:2, 5], np.repeat(j[2:3, 5], 2, axis=0))
-    assert not np.isnan(out).any()
-
-
-def test_interpolate_all_nan_joint_raises():
-    j = _standing()
-    j[:, joint_index("left_knee")] = np.nan
-    with pytest.raises(Music2DanceError, match="left_knee is missing in every frame"):
-        interpolate_missing(j)
-    with pytest.raises(ValueError):
-        interpolate_missing(j)
-
-
 def test_spike_found_and_removed():
     rng = np.random.default_rng(0)
     j = _standing(100) + rng.normal(0, 0.002, size=(100, 18, 3))
@@ -97,35 +72,6 @@ def test_fast_stop_is_not_a_glitch():
     x = np.minimum(np.arange(60), 30) * 3.0 / 25.0
     j[:, foot, 0] += x
     assert not detect_glitches(j, 25.0)[:, foot].any()
-
-
-def test_smooth_removes_high_frequency():
-    t = np.arange(500) / 100.0
-    slow, fast = np.sin(2 * np.pi * 1.0 * t), 0.3 * np.sin(2 * np.pi * 20.0 * t)
-    out = smooth((slow + fast)[:, None], 100.0, 5.0)[:, 0]
-    assert np.abs(out - slow)[50:-50].max() < 0.02
-
-
-@pytest.mark.parametrize("src, dst", [(25.0, 15.0), (15.0, 60.0), (120.0, 30.0)])
-def test_resample_keeps_frequency(src, dst):
-    f = 1.5
-    t = np.arange(int(8 * src)) / src
-    x = np.sin(2 * np.pi * f * t)[:, None, None] * np.ones((1, 2, 3))
-    y = resample(x, src, dst)
-    t2 = np.arange(len(y)) / dst
-    assert len(y) == int(np.floor((len(t) - 1) * dst / src)) + 1
-    spectrum = np.abs(np.fft.rfft(y[:, 0, 0] * np.hanning(len(y))))
-    freq = np.fft.rfftfreq(len(y), 1 / dst)
-    assert abs(freq[spectrum.argmax()] - f) < 0.15
-    inner = slice(len(y) // 8, -len(y) // 8)
-    np.testing.assert_allclose(y[inner, 0, 0], np.sin(2 * np.pi * f * t2[inner]), atol=0.05)
-
-
-def test_resample_antialias():
-    # 11 Hz at 25 fps would alias to 4 Hz at 15 fps; the filter must remove it instead.
-    t = np.arange(250) / 25.0
-    y = resample(np.sin(2 * np.pi * 11.0 * t)[:, None], 25.0, 15.0)
-    assert np.abs(y[20:-20]).max() < 0.1
 
 
 def test_bone_length_normalisation_exact_and_keeps_directions():
@@ -151,28 +97,6 @@ def test_put_on_floor_keeps_jumps():
     assert low[45] == pytest.approx(0.25)
 
 
-@pytest.mark.parametrize("deg", [0.0, 90.0, -135.0])
-def test_facing_angle_of_turned_figure(deg):
-    j = _standing(3)
-    a = np.radians(deg)
-    x, z = j[..., 0].copy(), j[..., 2].copy()
-    j[..., 0], j[..., 2] = np.cos(a) * x + np.sin(a) * z, -np.sin(a) * x + np.cos(a) * z
-    np.testing.assert_allclose(facing_angle(j), a, atol=1e-9)
-
-
-def test_canonicalize_roundtrip():
-    j = _standing()
-    a = np.radians(70.0)
-    x, z = j[..., 0].copy(), j[..., 2].copy()
-    j[..., 0], j[..., 2] = np.cos(a) * x + np.sin(a) * z + 3.0, -np.sin(a) * x + np.cos(a) * z - 2.0
-    c, yaw, offset = canonicalize(j, frame=5)
-    assert yaw == pytest.approx(a)
-    np.testing.assert_allclose(c[5, 0, [0, 2]], 0.0, atol=1e-12)
-    assert facing_angle(c[5]) == pytest.approx(0.0, abs=1e-9)
-    np.testing.assert_allclose(c[..., 1], j[..., 1])
-    np.testing.assert_allclose(uncanonicalize(c, yaw, offset), j, atol=1e-12)
-
-
 def test_clean_motion_synthetic():
     j = _standing(100)
     j[20:23, joint_index("head")] = np.nan
@@ -192,6 +116,15 @@ def test_clean_motion_keep_lengths_and_bad_option():
     assert out.fps == 25.0 and report.body_scale == 1.0
     with pytest.raises(ValueError, match="bone_lengths"):
         clean_motion(Motion(_standing(10), 25.0), bone_lengths="huge")
+
+
+def test_clean_motion_names_the_take_and_the_joint_never_seen():
+    j = _standing()
+    j[:, joint_index("left_knee")] = np.nan
+    with pytest.raises(CleaningError, match="take.npz: left_knee is missing in every frame"):
+        clean_motion(Motion(j, 25.0, meta={"source": "take.npz"}))
+    with pytest.raises(Music2DanceError):
+        clean_motion(Motion(j, 25.0))
 
 
 @pytest.mark.parametrize("name", ["DANCE_C_2", "DANCE_W_1"])

@@ -14,8 +14,8 @@ from music2dance.errors import Music2DanceError
 from music2dance.evaluate import metrics as M
 from music2dance.evaluate.baselines import EvalDance, PreparedSequence, _fit_length, retrieval_row
 from music2dance.evaluate.protocol import PRESETS, Protocol
+from music2dance.evaluate.records import beat_metrics
 from music2dance.evaluate.report import run_evaluate
-from music2dance.evaluate.row import beat_metrics
 
 
 def test_presets_and_overrides(tmp_path):
@@ -36,6 +36,23 @@ def test_presets_and_overrides(tmp_path):
         Protocol.load(tmp_path / "missing.json")
     for name in PRESETS:
         assert f"**{name}**" in Protocol.load(name).describe()
+        assert Protocol.preset(name, n_floor=3) == Protocol.from_dict({"name": name, "n_floor": 3})
+
+
+def test_bad_protocol_fields_are_named_in_one_line(tmp_path):
+    p = tmp_path / "p.json"
+    for fields, problem in (
+        ({"name": "aistpp", "n_flor": 3}, "protocol: unknown field 'n_flor'"),
+        ({"ci": 2}, "protocol.ci=2.0 is out of range"),
+        ({"n_floor": 2.5}, "protocol.n_floor: expected int, got number 2.5"),
+        ({"max_seconds": "20"}, "protocol.max_seconds='20' is out of range"),
+        ({"geo_body_sizes": "big"}, "protocol.geo_body_sizes='big' is out of range"),
+    ):
+        p.write_text(json.dumps(fields))
+        with pytest.raises(Music2DanceError) as e:
+            Protocol.load(p)
+        assert str(e.value).startswith(f"{p}: {problem}") and "\n" not in str(e.value)
+    assert Protocol.load({"max_seconds": 30, "max_test_songs": 2}).max_seconds == 30
 
 
 def test_published_features_switch():
@@ -89,14 +106,14 @@ def test_bas_above_chance_for_beat_locked_motion():
     rng = np.random.default_rng(0)
     beats = np.arange(0, 30, 0.6)  # 100 bpm
     locked = EvalDance("s", "x", _beat_dance(30, 100), 15.0, beats)
-    m = beat_metrics(locked, proto, rng)
+    m, _ = beat_metrics(locked, proto, rng)
     assert m["bas_aist"] > m["bas_aist_chance"] + 0.2
     assert m["bas_bailando"] > m["bas_bailando_chance"] + 0.2
     # the same motion against beats half a period off scores below chance
     off = EvalDance("s", "x", _beat_dance(30, 100), 15.0, beats + 0.3)
-    assert beat_metrics(off, proto, rng)["bas_bailando"] < m["bas_bailando_chance"]
+    assert beat_metrics(off, proto, rng)[0]["bas_bailando"] < m["bas_bailando_chance"]
     frozen = EvalDance("s", "x", np.repeat(REST[None], 450, axis=0), 15.0, beats)
-    fz = beat_metrics(frozen, proto, rng)
+    fz, _ = beat_metrics(frozen, proto, rng)
     assert fz["bas_aist"] == 0.0 == fz["bas_aist_chance"]
 
 

@@ -8,7 +8,7 @@ from music2dance.evaluate import c2st as C
 from music2dance.evaluate import features as F
 from music2dance.evaluate import sets as S
 from music2dance.evaluate.protocol import Protocol
-from music2dance.evaluate.row import clip_features, clips
+from music2dance.evaluate.reference import clip_features, clips
 from music2dance.io.load import load_dance
 
 TAKES = ("DANCE_W_1", "DANCE_W_3", "DANCE_W_4", "DANCE_W_6", "DANCE_W_7", "DANCE_W_8", "DANCE_W_10",

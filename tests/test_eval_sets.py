@@ -164,14 +164,10 @@ def test_motion_statistics():
     assert s2[names.index("left_wrist acceleration mean")] == pytest.approx(0.0, abs=1e-9)
 
 
-def test_upsampling_is_smooth():
-    fps = 15.0
-    t = np.arange(45) / fps
-    x = np.repeat(REST[None], len(t), axis=0).copy()
-    x[:, :, 0] += np.sin(2 * np.pi * 1.0 * t)[:, None] * 0.2
-    up = F.resample_joints(x, 15.0, 60.0)
-    assert len(up) == 177
-    speed = F.joint_speed(up, 60.0)
-    # linear interpolation would hold the speed constant over 4 frames; the spline does not
-    assert np.count_nonzero(np.abs(np.diff(speed)) < 1e-9) < 10
-    np.testing.assert_allclose(up[::4], x, atol=1e-9)
+def test_reference_scale_floors_the_std():
+    ref = np.array([[0.0, 5.0, 1.0], [2.0, 5.0, 1.001]])
+    mu, sd = S.reference_scale(ref, min_std=0.01)
+    np.testing.assert_allclose(mu, [1.0, 5.0, 1.0005])
+    np.testing.assert_allclose(sd, [1.0, 0.01, 0.01])  # constant and nearly constant dimensions: the floor
+    z = S.standardize(ref, ref + 1.0, min_std=0.01)
+    np.testing.assert_allclose(z[1], (ref + 1.0 - mu) / sd)

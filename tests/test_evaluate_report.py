@@ -148,3 +148,43 @@ def test_run_evaluate_model_row(prepared, tmp_path, monkeypatch):
     assert model["jump_velocity_ratio"]["value"] > 2 * gt["jump_velocity_ratio"]["value"]
     assert model["multimodality"]["value"] > 0
     assert "| model |" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_row_averages_clip_scores_over_clips_and_dance_scores_over_dances(prepared):
+    """`row.summarise_row` on two hand-made dance records whose averages are known."""
+    from music2dance.evaluate.baselines import EvalDance
+    from music2dance.evaluate.records import BEAT_SCORES, DANCE_SCORES, ClipRecord, DanceRecord
+    from music2dance.evaluate.reference import build_reference
+    from music2dance.evaluate.row import summarise_row
+    from music2dance.evaluate.split import load_split
+
+    _, proto, train, _ = load_split(prepared, FAST)
+    ref = build_reference(train, proto)
+
+    def clip(i: int, pfc: float) -> ClipRecord:
+        scores = {"pfc": pfc, "foot_skating": 0.1, "bone_std_cm": 0.0}
+        return ClipRecord(ref.kinetic[i], ref.geometric[i], ref.stats[i], scores)
+
+    def dance(song: str, clips: list[ClipRecord], **scores: float) -> DanceRecord:
+        d = EvalDance(song, "waltz", np.zeros((30, 18, 3)), proto.fps, np.zeros(0), source=song)
+        given = {**dict.fromkeys(BEAT_SCORES + DANCE_SCORES, 0.5), **scores}
+        return DanceRecord(d, clips, given, np.array([1.0, -1.0]), np.ones(3), np.ones(30))
+
+    nan = float("nan")
+    a = dance("a", [clip(0, 1.0), clip(1, 2.0)], frozen_fraction=0.0, pose_distance_ratio=nan, bas_aist=0.2)
+    b = dance("b", [clip(40, 6.0)], frozen_fraction=1.0, pose_distance_ratio=2.0, bas_aist=0.4)
+    res, detail = summarise_row([a, b], ref, proto, np.random.default_rng(0))
+    # a clip score is the mean over the row's clips (1, 2, 6), not over the dances' means (1.5, 6)
+    assert res["pfc"]["value"] == pytest.approx(3.0) and res["pfc"]["n"] == 3
+    assert res["pfc"]["ci_lo"] <= 3.0 <= res["pfc"]["ci_hi"]
+    # a dance score is the mean over the dances; an undefined (nan) score is left out
+    assert res["frozen_fraction"]["value"] == pytest.approx(0.5) and res["frozen_fraction"]["n"] == 2
+    assert res["bas_aist"]["value"] == pytest.approx(0.3)
+    assert res["pose_distance_ratio"]["value"] == pytest.approx(2.0) and res["pose_distance_ratio"]["n"] == 1
+    # equal values resample to a zero-width interval
+    e = res["energy_ratio"]
+    assert (e["value"], e["ci_lo"], e["ci_hi"], e["n"]) == pytest.approx((0.5, 0.5, 0.5, 2))
+    # the set metrics see the three clips; the plots get both dances' beat distances and the first dance
+    assert res["fid_k"]["n"] == 3 and res["c2st"]["n"] == 3
+    assert (detail.n_clips, detail.n_dances, len(detail.beat_distances)) == (3, 2, 4)
+    assert detail.first_dance is a.dance.joints

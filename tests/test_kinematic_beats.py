@@ -12,6 +12,7 @@ from music2dance.motion.kinematic_beats import (
     hit_rate_vs_chance,
     kinematic_beats,
     motion_magnitude,
+    nearest_beat_distance,
 )
 
 FPS = 25.0
@@ -95,6 +96,15 @@ def test_hit_rate():
     assert hit_rate(music + 0.25, music, 0.08) == 0.0
     assert hit_rate(np.array([1.0, 1.25, 2.02, 3.3]), music, 0.08) == 0.5
     assert np.isnan(hit_rate(np.array([]), music, 0.08))
+    assert hit_rate([1.0, 2.05, 3.5], [4.0, 1.0, 3.0, 2.0], tol_s=0.1) == pytest.approx(2 / 3)  # any order
+    assert hit_rate([1.0, 1.3], [1.05], tol_s=0.1) == 0.5  # a single music beat
+    assert hit_rate([1.0], [], tol_s=0.1) == 0.0
+
+
+def test_nearest_beat_distance_any_shape():
+    d = nearest_beat_distance(np.array([[0.0, 1.2], [2.6, 9.0]]), np.array([3.0, 1.0, 2.0]))
+    np.testing.assert_allclose(d, [[1.0, 0.2], [0.4, 6.0]])
+    np.testing.assert_allclose(nearest_beat_distance([0.5, 4.0], [1.0]), [0.5, 3.0])
 
 
 def test_hit_rate_vs_chance_on_locked_beats():

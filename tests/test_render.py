@@ -20,8 +20,8 @@ from music2dance.render.figure import (
     FollowCamera,
     Rasterizer,
     joint_sides,
-    resample_joints,
     side_colors,
+    video_frames,
 )
 
 SONG = Path(__file__).resolve().parents[1] / "src" / "music2dance" / "assets" / "demo" / "vibe_ace.ogg"
@@ -60,12 +60,15 @@ def test_rasterizer_antialiases_edges():
     assert img[16, 16] == 255 and partial > 8  # soft edge pixels, not a hard stair-step
 
 
-def test_resample_doubles_frames_and_interpolates():
-    j = np.zeros((3, 1, 3), np.float32)
-    j[:, 0, 0] = [0.0, 1.0, 2.0]
-    out = resample_joints(j, 15.0, 30.0)
-    assert out.shape == (6, 1, 3)
-    np.testing.assert_allclose(out[:5, 0, 0], [0.0, 0.5, 1.0, 1.5, 2.0], atol=1e-6)
+def test_video_frames_last_as_long_as_the_dance():
+    j = np.zeros((4, 1, 3), np.float32)
+    j[:, 0, 0] = [0.0, 1.0, 2.0, 3.0]
+    out = video_frames(j, 15.0, 30.0)
+    assert out.shape == (8, 1, 3) and out.dtype == np.float32  # 4 frames of 1/15 s = 8 of 1/30 s
+    np.testing.assert_allclose(out[:7, 0, 0], np.arange(7) / 2, atol=1e-6)  # a line stays a line
+    assert out[7, 0, 0] == out[6, 0, 0]  # past the last sample the last pose is held
+    assert video_frames(np.zeros((30, 1, 3)), 30.0, 15.0).shape == (15, 1, 3)
+    assert video_frames(np.zeros((1, 1, 3)), 15.0, 30.0).shape == (2, 1, 3)
 
 
 def test_camera_centres_its_target():

@@ -132,19 +132,16 @@ def test_bundled_model_records_its_data_and_setup():
     from music2dance.train.prepare import RECIPE_VERSION, _hash_json, recipe
     from music2dance.train.stages import PRESET_TRAIN
 
-    root = default_model_path()
-    summary = json.loads((root / "model.json").read_text())
-    assert summary["recipe_version"] == RECIPE_VERSION, (
-        "the recipe changed: re-train and re-bundle (MODEL.md)"
-    )
-    assert summary["recipe_hash"] == _hash_json(recipe())
+    text = (default_model_path() / "config.json").read_text()
+    rec = json.loads(text)["training"]
+    assert rec["recipe_version"] == RECIPE_VERSION, "the recipe changed: re-train and re-bundle (MODEL.md)"
+    assert rec["recipe_hash"] == _hash_json(recipe())
+    assert '"/' not in text  # no absolute path of the trainer
     for stage in STAGES:
-        cfg = json.loads((root / stage / "config.json").read_text())
-        meta = cfg["meta"]
-        assert {k: meta[k] for k in ("data_hash", "recipe_version", "recipe_hash")} == {
-            k: summary[k] for k in ("data_hash", "recipe_version", "recipe_hash")
+        st = rec["stages"][stage]
+        assert {k: st["data"][k] for k in ("data_hash", "recipe_version", "recipe_hash")} == {
+            k: rec[k] for k in ("data_hash", "recipe_version", "recipe_hash")
         }
-        assert "data" not in meta and '"/' not in json.dumps(cfg)  # no absolute path of the trainer
-        preset = PRESET_TRAIN[meta["preset"]][stage]
-        assert {k: cfg["train"][k] for k in preset} == preset  # trained with the schedule the preset gives
-        assert cfg["step"] == cfg["train"]["steps"] and cfg["train"]["num_threads"] >= 1
+        preset = PRESET_TRAIN[st["data"]["preset"]][stage]
+        assert {k: st["train"][k] for k in preset} == preset  # trained with the schedule the preset gives
+        assert st["step"] == st["train"]["steps"] and st["train"]["num_threads"] >= 1

@@ -13,6 +13,7 @@ import sys
 import warnings
 
 from . import __version__
+from .defaults import OUTPUT_FPS
 from .errors import Music2DanceError, Terminated, input_error, one_line
 from .validate import (
     RENDER_FPS_MAX,
@@ -243,8 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--fps",
         type=float_arg(RENDER_FPS_MIN, RENDER_FPS_MAX),
-        default=30.0,
-        help="output frame rate, 1 to 120 (video, gif, page)",
+        default=OUTPUT_FPS,
+        help=f"output frame rate, {RENDER_FPS_MIN:g} to {RENDER_FPS_MAX:g} (video, gif, page)",
     )
     _add_common(r)
     r.set_defaults(func=_cmd_render)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .defaults import AUDIO_SR, OUTPUT_FPS
 from .errors import input_error
 from .io.export import DATA_FORMATS, write_data_file
 from .io.skeleton import Motion
@@ -49,7 +50,7 @@ def write_dance(
     out: str | os.PathLike,
     *,
     audio_path: str | os.PathLike | None = None,
-    fps: float = 30.0,
+    fps: float = OUTPUT_FPS,
     quiet: bool = False,
     model: str = "",
     seed: int = -1,
@@ -57,7 +58,7 @@ def write_dance(
     """Write `motion` to `out`, the format picked by the extension (see `FORMATS`); returns the path.
 
     audio_path: the song, muxed into .mp4 and embedded into .html (ignored by the other formats).
-    fps: frame rate of .mp4 (and the cap for .gif, at most 15); the motion is resampled linearly.
+    fps: frame rate of .mp4 (and the cap for .gif), see `render.dispatch.write_drawing`.
     model / seed: provenance stored in .npz.
     """
     out = Path(out)
@@ -95,7 +96,7 @@ def run_generate(
     if not 0 <= seed <= MAX_SEED:
         raise input_error("--seed", f"must be an integer from 0 to {MAX_SEED}, got {seed}")
     m = load_model(model)
-    y, sr = load_audio(song, sr=22050, song_limits=True)
+    y, sr = load_audio(song, sr=AUDIO_SR, song_limits=True)
     log.info(
         "generating a dance for %s (%.1f s of music, seed %d, model %s)",
         song,
@@ -121,7 +122,7 @@ def run_render(
     song: str | os.PathLike | None,
     out: str | os.PathLike,
     *,
-    fps: float = 30.0,
+    fps: float = OUTPUT_FPS,
     quiet: bool = False,
 ) -> Path:
     """`music2dance render DANCE [SONG] -o OUT`: load a dance file and write it as OUT's format.
@@ -148,20 +149,6 @@ def run_render(
         model=str(motion.meta.get("model", "")),
         seed=int(motion.meta.get("seed", -1)),
     )
-
-
-def _fill_nan(joints: np.ndarray) -> np.ndarray:
-    """Linear interpolation of NaN positions over time (edges held), so speeds stay finite."""
-    j = np.array(joints, dtype=np.float64)
-    flat = j.reshape(len(j), -1)
-    t = np.arange(len(j))
-    for c in range(flat.shape[1]):
-        bad = ~np.isfinite(flat[:, c])
-        if bad.all():
-            flat[:, c] = 0.0
-        elif bad.any():
-            flat[bad, c] = np.interp(t[bad], t[~bad], flat[~bad, c])
-    return flat.reshape(j.shape)
 
 
 def _read_dance(dance: str | os.PathLike, song: Path):
@@ -218,6 +205,7 @@ def run_beats(
     """
     from .audio.beats import onset_envelope, track_beats
     from .audio.load import load_audio
+    from .motion.geometry import fill_missing
     from .motion.kinematic_beats import hit_rate_vs_chance, kinematic_beats, motion_magnitude
 
     song = Path(song)
@@ -244,7 +232,7 @@ def run_beats(
     lines = [f"{song.name}: tempo {tempo:.1f} BPM, {len(beats)} music beats in {len(y) / sr:.1f} s"]
 
     if motion is not None:
-        joints = _fill_nan(motion.joints)
+        joints = fill_missing(motion.joints, absent=0.0)  # finite speeds even for a joint never seen
         params = _beat_params_for(motion.joint_names)
         kin = kinematic_beats(joints, motion.fps, params, joint_names=motion.joint_names)
         mag = motion_magnitude(joints, motion.fps, params, joint_names=motion.joint_names)

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..defaults import AUDIO_SR
 from ..errors import input_error
 from ..validate import SONG_MAX_S, SONG_MIN_S
 
-DEFAULT_SR = 22050
 MAX_PEAK = 100.0  # a song's samples lie within -1..1; float files may overshoot a little, never this far
 
 
@@ -54,20 +54,21 @@ def _read_soundfile(path: Path, offset: float, duration: float | None) -> tuple[
     return data, native
 
 
+def ffmpeg_command(*args: str) -> list[str]:
+    """The bundled ffmpeg (imageio-ffmpeg) with `args`, printing errors only and never reading stdin (a
+    prompt would hang a run); every audio and video encoder of the package starts from this."""
+    import imageio_ffmpeg
+
+    return [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", *args]
+
+
 def _read_ffmpeg(path: Path, sr: int, max_s: float | None) -> tuple[np.ndarray, int]:
     """Decode the first audio stream with the bundled ffmpeg (m4a/aac, video containers, odd mp3s), mono
     at `sr`, at most `max_s` seconds when given (a song over the limit is refused anyway: decoding stays
     bounded)."""
     import subprocess
 
-    import imageio_ffmpeg
-
-    cmd = [
-        imageio_ffmpeg.get_ffmpeg_exe(),
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-nostdin",
+    cmd = ffmpeg_command(
         "-i",
         str(path),
         "-map",
@@ -81,7 +82,7 @@ def _read_ffmpeg(path: Path, sr: int, max_s: float | None) -> tuple[np.ndarray, 
         "-f",
         "f32le",
         "pipe:1",
-    ]
+    )
     proc = subprocess.run(cmd, capture_output=True, timeout=300)
     if proc.returncode != 0:
         lines = [ln.strip() for ln in proc.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
@@ -113,7 +114,7 @@ def _check_song_length(path: Path, total: float) -> None:
 
 def load_audio(
     path: str | os.PathLike,
-    sr: int = DEFAULT_SR,
+    sr: int = AUDIO_SR,
     offset: float = 0.0,
     duration: float | None = None,
     *,
@@ -122,7 +123,7 @@ def load_audio(
     """Decode an audio file to mono float32 at `sr`.
 
     path: audio file (wav, flac, ogg, mp3, m4a; anything libsndfile reads, else the bundled ffmpeg).
-    sr: output sample rate in Hz (default 22050, the project's rate).
+    sr: output sample rate in Hz (default `defaults.AUDIO_SR`, 22050, the project's rate).
     offset: start reading this many seconds into the file (>= 0).
     duration: read at most this many seconds (None: to the end).
     song_limits: refuse a file whose whole length is outside SONG_MIN_S..SONG_MAX_S (the commands' songs).

@@ -13,6 +13,7 @@ import numpy as np
 from ..io.prepared import PreparedSequence
 from ..io.prepared import load_prepared as read_prepared
 from .metrics import mean_pose
+from .sets import reference_scale
 
 
 @dataclass
@@ -69,10 +70,12 @@ def _fit_length(joints: np.ndarray, n: int, fps: float) -> np.ndarray:
     """Crop to n frames, or repeat the dance until it reaches n, joined as the model joins units.
 
     Each repeat is first moved horizontally so that its root starts where the previous copy's root ended
-    (no metre-sized jump across the floor), then `generate.dance.join_unit` blends away the remaining
+    (no metre-sized jump across the floor), then `models.dance_model.join_unit` blends away the remaining
     position and velocity gap. The facing is left as it is.
     """
-    from ..generate.dance import join_unit
+    from ..models.dance_model import InferenceConfig, join_unit
+
+    blend = InferenceConfig().blend_frames  # joined as the model joins units
 
     x = np.asarray(joints, dtype=np.float64)
     if len(x) >= n:
@@ -83,7 +86,7 @@ def _fit_length(joints: np.ndarray, n: int, fps: float) -> np.ndarray:
         prev = out[-1]
         nxt = x.copy()
         nxt[..., [0, 2]] += prev[-1, 0, [0, 2]] - nxt[0, 0, [0, 2]]
-        nxt = join_unit(nxt, prev, 1.0 / fps, 1.0 / fps)
+        nxt = join_unit(nxt, prev, 1.0 / fps, 1.0 / fps, blend)
         # the joined copy starts on the previous copy's last pose: keep that frame once
         out.append(nxt[1:])
         total += len(nxt) - 1
@@ -127,7 +130,7 @@ def retrieval_row(test: list[PreparedSequence], train: list[PreparedSequence], f
     without a seam; when none is long enough the nearest is repeated, joined without a jump (`_fit_length`).
     """
     ref = np.stack([music_summary(t.music) for t in train])
-    mu, sd = ref.mean(axis=0), ref.std(axis=0) + 1e-8
+    mu, sd = reference_scale(ref, min_std=1e-8)
     z = (ref - mu) / sd
     out = []
     for s in test:

@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from .sets import reference_scale
+
 
 def fit_logistic(
     x: np.ndarray, y: np.ndarray, *, c: float = 1.0, max_iter: int = 50, tol: float = 1e-8
 ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
     """L2-regularised logistic regression with balanced class weights, fitted by Newton's method (numpy).
 
-    x (N, F), y (N,) in {0, 1}. Features are standardised by this training set (a constant column gets
-    std 1). Minimises 0.5 |w|^2 + c * sum_i weight_i * logloss_i, weight = N / (2 N_class) (sklearn's
+    x (N, F), y (N,) in {0, 1}. Features are standardised by this training set (`sets.reference_scale`,
+    std floored at 1e-12). Minimises 0.5 |w|^2 + c * sum_i weight_i * logloss_i, weight = N / (2 N_class) (sklearn's
     "balanced"), intercept unpenalised; the objective is strictly convex, so Newton steps (with step
     halving) converge in a few iterations for the ~100 features used here. Returns (w (F,), b, mean, std).
     """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
-    mu, sd = x.mean(axis=0), x.std(axis=0)
-    sd = np.where(sd > 1e-12, sd, 1.0)
+    mu, sd = reference_scale(x, min_std=1e-12)
     z = np.concatenate([(x - mu) / sd, np.ones((len(x), 1))], axis=1)  # last column: intercept
     n1 = max(y.sum(), 1.0)
     n0 = max(len(y) - y.sum(), 1.0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..io.skeleton import CANONICAL_JOINTS, NUM_JOINTS
+from ..motion.geometry import joint_speed, resample_joints  # noqa: F401  # re-exported for tests/test_eval_real.py until it switches
 
 _J = {n: i for i, n in enumerate(CANONICAL_JOINTS)}
 
@@ -287,31 +288,6 @@ def geometric_features(
     return feats if per_frame else feats.mean(axis=0).astype(np.float64)
 
 
-def joint_speed(joints: np.ndarray, fps: float) -> np.ndarray:
-    """(T-1,) mean over joints of the speed |p[t+1] - p[t]| * fps, m/s."""
-    x = _check(joints)
-    if x.shape[0] < 2:
-        return np.zeros(0)
-    return np.linalg.norm(np.diff(x, axis=0), axis=-1).mean(axis=1) * float(fps)
-
-
-def face_forward(joints: np.ndarray) -> np.ndarray:
-    """Pelvis-relative joints rotated about y per frame so the hip axis (right -> left hip) points along +x.
-
-    Removes position and facing, so poses from different takes and moments can be averaged and compared.
-    """
-    x = _check(joints)
-    x = x - x[:, :1, :]
-    h = x[:, _J["left_hip"]] - x[:, _J["right_hip"]]
-    yaw = np.arctan2(h[:, 2], h[:, 0])  # angle of the hip axis from +x towards +z
-    c, s = np.cos(yaw), np.sin(yaw)
-    out = x.copy()
-    # rotate by -yaw about y: x' = c x + s z, z' = -s x + c z
-    out[..., 0] = c[:, None] * x[..., 0] + s[:, None] * x[..., 2]
-    out[..., 2] = -s[:, None] * x[..., 0] + c[:, None] * x[..., 2]
-    return out
-
-
 def clip_starts(
     n_frames: int, fps: float, *, clip_s: float, hop_s: float, min_clip_s: float
 ) -> list[tuple[int, int]]:
@@ -331,29 +307,6 @@ def clip_starts(
     return out
 
 
-def resample_joints(joints: np.ndarray, fps_in: float, fps_out: float) -> np.ndarray:
-    """Resample (T, J, 3) joints to another frame rate (same start, same duration).
-
-    Downsampling interpolates linearly; upsampling uses a cubic spline, because linear interpolation makes
-    the speed piecewise constant and so hides the speed minima that motion-beat detectors look for.
-    """
-    x = _check(joints)
-    if abs(fps_in - fps_out) < 1e-9 or x.shape[0] < 2:
-        return x
-    T = x.shape[0]
-    t_in = np.arange(T) / fps_in
-    n_out = max(int(np.floor((T - 1) / fps_in * fps_out + 1e-9)) + 1, 1)
-    t_out = np.arange(n_out) / fps_out
-    flat = x.reshape(T, -1)
-    if fps_out > fps_in and T >= 4:
-        from scipy.interpolate import make_interp_spline
-
-        return make_interp_spline(t_in, flat, k=3)(t_out).reshape(n_out, -1, 3)
-    return np.stack([np.interp(t_out, t_in, flat[:, k]) for k in range(flat.shape[1])], axis=1).reshape(
-        n_out, -1, 3
-    )
-
-
 def motion_statistics(joints: np.ndarray, fps: float) -> np.ndarray:
     """Per-clip motion statistics for the classifier two-sample test: (F,) float64, see MOTION_STAT_NAMES.
 
@@ -365,7 +318,7 @@ def motion_statistics(joints: np.ndarray, fps: float) -> np.ndarray:
     J = x.shape[1]
     if x.shape[0] < 3:
         return np.zeros(4 * J + 2 * (J - 1) + 4)
-    v = np.linalg.norm(np.diff(x, axis=0), axis=-1) * fps  # (T-1, J)
+    v = joint_speed(x, fps)  # (T-1, J)
     a = np.linalg.norm(x[2:] - 2 * x[1:-1] + x[:-2], axis=-1) * fps**2  # (T-2, J)
     h = x[:, 1:, 1] - x[:, :1, 1]  # (T, J-1) height above the pelvis
     ph = x[:, 0, 1] - x[:, :, 1].min()

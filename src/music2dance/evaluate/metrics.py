@@ -10,8 +10,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..io.skeleton import BONES, FEET
-from .features import face_forward, joint_speed
-from .sets import fid, frechet_distance, standardize  # noqa: F401  (the feature-set distances live there)
+from ..motion.geometry import face_forward, joint_speed, mean_joint_speed
+from ..motion.kinematic_beats import nearest_beat_distance
+from .sets import fid, frechet_distance, reference_scale, standardize  # noqa: F401  (the feature-set distances live there)
 
 # ---------------------------------------------------------------------------------------------- feature sets
 
@@ -59,7 +60,7 @@ def motion_beats_speed_minima(
     from scipy.ndimage import gaussian_filter1d
     from scipy.signal import argrelextrema
 
-    s = joint_speed(joints, fps)
+    s = mean_joint_speed(joints, fps)
     if s.size < 3:
         return np.zeros(0, dtype=int)
     sigma = smooth_sigma_s * fps
@@ -83,7 +84,7 @@ def motion_beats_fact(joints: np.ndarray, *, order: int = 10) -> np.ndarray:
     if len(x) < 3:
         return np.zeros(0, dtype=int)
     e = np.zeros(len(x))
-    e[1:] = np.linalg.norm(np.diff(x, axis=0), axis=-1).sum(axis=1)
+    e[1:] = joint_speed(x, 1.0).sum(axis=1)  # at "1 fps": metres per frame
     e = np.round(e, 9)  # float noise in a still pose is not a beat
     return argrelextrema(e, np.less, order=max(int(order), 1))[0].astype(int)
 
@@ -131,17 +132,8 @@ def beat_align_score(
         raise ValueError(f"variant must be 'aist' or 'bailando', got {variant!r}")
     if src.size == 0 or dst.size == 0:
         return 0.0
-    d = _nearest_distance(src, dst)
+    d = nearest_beat_distance(src, dst)
     return float(np.exp(-(d**2) / (2.0 * sigma**2)).mean())
-
-
-def _nearest_distance(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """|src[i] - nearest dst| for each i (dst non-empty)."""
-    dst = np.sort(dst)
-    k = np.clip(np.searchsorted(dst, src), 1, len(dst) - 1) if len(dst) > 1 else np.zeros(len(src), int)
-    if len(dst) == 1:
-        return np.abs(src - dst[0])
-    return np.minimum(np.abs(src - dst[k - 1]), np.abs(src - dst[k]))
 
 
 def beat_distances(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -159,20 +151,6 @@ def beat_distances(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 def beat_coverage(n_kinematic_beats: int, n_music_beats: int) -> float:
     """ "Dancing to Music" beat coverage: #kinematic beats / #music beats (nan without music beats)."""
     return float(n_kinematic_beats) / n_music_beats if n_music_beats > 0 else float("nan")
-
-
-def beat_hit_rate(kin_times: np.ndarray, music_times: np.ndarray, tol_s: float) -> float:
-    """The paper's beat hit rate: fraction of kinematic beats within +-tol_s of a music beat (seconds).
-
-    Same definition as `motion.kinematic_beats.hit_rate`: nan without kinematic beats, 0 without music beats.
-    """
-    k = np.asarray(kin_times, dtype=np.float64).ravel()
-    m = np.asarray(music_times, dtype=np.float64).ravel()
-    if k.size == 0:
-        return float("nan")
-    if m.size == 0:
-        return 0.0
-    return float((_nearest_distance(k, m) <= tol_s + 1e-9).mean())
 
 
 # ------------------------------------------------------------------------------------ physical plausibility
@@ -257,7 +235,7 @@ def bone_length_variation(
 def motion_energy(joints: np.ndarray, fps: float, *, window_s: float = 2.0) -> np.ndarray:
     """(W,) mean joint speed (m/s) per non-overlapping window of window_s seconds (a partial last window kept
     when at least half full)."""
-    s = joint_speed(joints, fps)
+    s = mean_joint_speed(joints, fps)
     n = max(int(round(window_s * fps)), 1)
     out = [s[i : i + n].mean() for i in range(0, len(s), n) if len(s[i : i + n]) >= max(n // 2, 1)]
     return np.asarray(out, dtype=np.float64)
@@ -273,7 +251,7 @@ def freezing_stats(
     overlapping halves would hide a trend) and mean_energy (m/s).
     """
     e = motion_energy(joints, fps, window_s=window_s)
-    s = joint_speed(joints, fps)
+    s = mean_joint_speed(joints, fps)
     n = int(round(trend_window_s * fps))
     ratio = float("nan")
     if len(s) >= 2 * n and n > 0:
@@ -319,7 +297,7 @@ def boundary_jump_ratio(joints: np.ndarray, unit_starts: Sequence[int]) -> dict:
     out = {"velocity_ratio": float("nan"), "acceleration_ratio": float("nan"), "n_boundaries": len(starts)}
     if not starts or T < 4:
         return out
-    v = np.linalg.norm(np.diff(x, axis=0), axis=-1).mean(axis=1)  # (T-1,)
+    v = mean_joint_speed(x, 1.0)  # (T-1,) metres per frame: the ratios need no frame rate
     a = np.linalg.norm(x[2:] - 2 * x[1:-1] + x[:-2], axis=-1).mean(axis=1)  # (T-2,) frame k -> a[k-1]
     bv = np.zeros(T - 1, bool)
     bv[[s - 1 for s in starts]] = True
@@ -350,7 +328,7 @@ class NearestCentroid:
     def fit(self, x: np.ndarray, y: Sequence[str]) -> NearestCentroid:
         x = np.asarray(x, dtype=np.float64)
         y = np.asarray(y)
-        self.mu_, self.sd_ = x.mean(axis=0), x.std(axis=0) + 1e-8
+        self.mu_, self.sd_ = reference_scale(x, min_std=1e-8)
         z = (x - self.mu_) / self.sd_
         self.classes_ = np.unique(y)
         self.centroids_ = np.stack([z[y == c].mean(axis=0) for c in self.classes_])

@@ -1,16 +1,19 @@
 """Figures of the evaluation report: motion energy over time, beat-alignment histograms, stick-figure frames.
 
-Each function writes one PNG atomically with matplotlib's Agg backend; inputs are plain arrays per row.
+Each `plot_*` writes one PNG atomically with matplotlib's Agg backend from plain arrays per row;
+`write_plots` writes the three of a report from the rows' `row.RowDetail`.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 
 from ..io.atomic import atomic_path
 from ..io.skeleton import BONES
+from .protocol import Protocol
 
 
 def _figure(*args, **kwargs):
@@ -42,18 +45,13 @@ def plot_energy(
     averaged over the time they all cover.
     """
     plt, (fig, axes) = _figure(2, 1, figsize=(9, 6), sharex=True)
-    for name, lst in curves.items():
-        lst = [c for c in lst if len(c)]
-        if not lst:
-            continue
-        n = min(len(c) for c in lst)
-        axes[0].plot((np.arange(n) + 0.5) * window_s, np.mean([c[:n] for c in lst], axis=0), label=name)
-    for name, lst in pose_dist.items():
-        lst = [c for c in lst if len(c)]
-        if not lst:
-            continue
-        n = min(len(c) for c in lst)
-        axes[1].plot(np.arange(n) / fps, np.mean([c[:n] for c in lst], axis=0), label=name)
+    for ax, per_row, step, offset in ((axes[0], curves, window_s, 0.5), (axes[1], pose_dist, 1 / fps, 0.0)):
+        for name, lst in per_row.items():
+            lst = [c for c in lst if len(c)]
+            if not lst:
+                continue
+            n = min(len(c) for c in lst)
+            ax.plot((np.arange(n) + offset) * step, np.mean([c[:n] for c in lst], axis=0), label=name)
     axes[0].set_ylabel("mean joint speed (m/s)")
     axes[0].set_title(f"motion energy per {window_s:g} s window (mean over test songs)")
     axes[1].set_ylabel("distance to mean pose (m)")
@@ -100,3 +98,18 @@ def plot_frames(
             ax.set_title(f"{t / fps:.1f} s", fontsize=7)
         axes[r][0].set_ylabel(name, fontsize=8)
     _save(plt, fig, path)
+
+
+def write_plots(details: dict, proto: Protocol, out: Path) -> None:
+    """energy.png, beat_alignment.png and frames.png in the folder out; details: {row: RowDetail}."""
+    plot_energy(
+        {r: d.energy for r, d in details.items()},
+        {r: d.pose_distance for r, d in details.items()},
+        proto.energy_window_s,
+        proto.fps,
+        out / "energy.png",
+    )
+    plot_beat_histograms(
+        {r: d.beat_distances for r, d in details.items()}, proto.bas_sigma_frames, out / "beat_alignment.png"
+    )
+    plot_frames({r: d.first_dance for r, d in details.items()}, proto.fps, out / "frames.png")

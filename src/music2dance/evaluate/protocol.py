@@ -1,29 +1,33 @@
 """The evaluation protocol: every parameter a number in the report depends on, in one typed dataclass.
 
 Printed above every table and saved in results.json, because the field's numbers drift with fps, crop length
-and normalisation; `Protocol.load` reads overrides from a JSON file and names a bad field in one line.
+and normalisation. A `validate.Config`: presets `Protocol.tang()`, `.aistpp()`, `.finedance()`; `Protocol.load`
+takes a preset name, a dict or a JSON file of overrides and names a bad field and value in one line.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
+import math
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from ..defaults import MODEL_FPS, UNIT_FRAMES
 from ..errors import input_error
+from ..validate import Config, read_json_object
 from .features import canonical_body_sizes, smpl_body_sizes
 
 
 @dataclass
-class Protocol:
+class Protocol(Config):
     """Parameters of `music2dance evaluate` (units in the names: _s seconds, _m metres, _frames frames)."""
 
     name: str = "tang"  # the preset these values started from (see PRESETS); printed with the table
     # Clips: fixed-length crops. 5 s clips every 2.5 s (EDGE scores 5 s clips) give ~150 test clips where
     # 20 s crops gave 19; see docs/METRICS.md for the measurement. Overlapping clips are dependent, which
     # is why every interval resamples whole dances.
-    fps: float = 15.0
+    fps: float = MODEL_FPS
     clip_s: float = 5.0
     clip_hop_s: float = 2.5
     min_clip_s: float = 2.5  # shorter tails are dropped; a whole dance shorter than this is kept as one clip
@@ -51,7 +55,7 @@ class Protocol:
     fact_order_frames: int = 10  # FACT: strict minima of summed joint speed over +-10 frames (60 fps)
     speed_smooth_sigma_s: float = 5.0 / 60.0  # Bailando smooths joint speed with sigma 5 frames at 60 fps
     n_beat_shifts: int = 50  # random shifts per dance for the chance levels
-    hit_tolerance_s: float = 2.0 / 15.0  # a kinematic beat hits a music beat within +-2 frames at 15 fps
+    hit_tolerance_s: float = 2.0 / MODEL_FPS  # a kinematic beat hits a music beat within +-2 frames at 15 fps
     # Physical plausibility.
     contact_height_m: float = 0.05  # a toe / 0.05 + ankle_offset an ankle counts as in contact below this
     ankle_offset_m: float = 0.06  # height of the ankle joint above the toe when the foot is flat
@@ -60,7 +64,7 @@ class Protocol:
     freeze_fraction_of_real: float = 0.25  # a window is frozen below this fraction of real median energy
     trend_window_s: float = 20.0  # energy ratio last 20 s / first 20 s
     # Unit boundaries: reference rows get a fixed grid of this many frames (32 at 15 fps, the paper's).
-    unit_frames: int = 32
+    unit_frames: int = UNIT_FRAMES
     # Generated dances and statistics.
     n_seeds: int = 3  # seeds per test song for multimodality
     n_bootstrap: int = 1000  # resamples of per-dance means
@@ -74,26 +78,47 @@ class Protocol:
     max_test_songs: int | None = None
     notes: list[str] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        if self.geo_body_sizes not in BODY_SIZES:
-            raise ValueError(
-                f"geo_body_sizes must be one of {sorted(BODY_SIZES)}, got {self.geo_body_sizes!r}"
-            )
-        for name in (
-            "fps",
-            "clip_s",
-            "clip_hop_s",
-            "energy_window_s",
-            "trend_window_s",
-            "bas_sigma_frames",
-            "bas_fps",
-        ):
-            if not float(getattr(self, name)) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        if not 0 < self.ci < 1:
-            raise ValueError(f"ci must be in (0, 1), got {self.ci!r}")
-        if self.c2st_folds < 2:
-            raise ValueError(f"c2st_folds must be >= 2, got {self.c2st_folds!r}")
+    def check(self) -> dict[str, bool]:
+        """Ranges of the fields (see `validate.Config`)."""
+        rates = ("fps", "bas_fps", "bas_sigma_frames")
+        lengths = ("clip_s", "clip_hop_s", "energy_window_s", "trend_window_s")
+        optional = ("max_seconds", "geo_humerus_m", "geo_shoulder_width_m", "geo_hip_width_m")
+        out = {k: getattr(self, k) > 0 for k in rates + lengths}
+        # fields that may be None take any JSON type in `from_dict`; their type is checked here
+        out.update({k: getattr(self, k) is None or _number(getattr(self, k)) > 0 for k in optional})
+        out["max_test_songs"] = self.max_test_songs is None or (
+            _number(self.max_test_songs) >= 1 and float(self.max_test_songs).is_integer()
+        )
+        out["geo_body_sizes"] = self.geo_body_sizes in BODY_SIZES
+        out["ci"] = 0 < self.ci < 1
+        out["c2st_folds"] = self.c2st_folds >= 2
+        return out
+
+    @classmethod
+    def tang(cls, **kw) -> Protocol:
+        """Ours for the Tang 2018 data: 5 s clips every 2.5 s of the whole test dances (the defaults)."""
+        return cls(**{"name": "tang", **kw})
+
+    @classmethod
+    def aistpp(cls, **kw) -> Protocol:
+        """Bailando / FACT on AIST++: 60 fps, the first 20 s of each test dance as one clip, FID against
+        the training set, BAS at 60 fps."""
+        clip = {"max_seconds": 20.0, "clip_s": 20.0, "clip_hop_s": 20.0, "min_clip_s": 10.0}
+        return cls(**{"name": "aistpp", "fps": 60.0, **clip, "bas_fps": 60.0, "unit_frames": 128, **kw})
+
+    @classmethod
+    def finedance(cls, **kw) -> Protocol:
+        """Lodge / FineDance: 30 fps, the first 1024 frames as one clip, BAS at 30 fps (FACT's order
+        scaled)."""
+        n = 1024 / 30.0
+        clip = {"max_seconds": n, "clip_s": n, "clip_hop_s": n, "min_clip_s": 10.0}
+        beats = {"bas_fps": 30.0, "fact_order_frames": 5}
+        return cls(**{"name": "finedance", "fps": 30.0, **clip, **beats, "unit_frames": 64, **kw})
+
+    @classmethod
+    def preset(cls, name: str, **kw) -> Protocol:
+        """The preset called name (one of PRESETS), with fields kw changed."""
+        return getattr(cls, name)(**kw)
 
     def body_sizes(self) -> dict[str, float]:
         """Body sizes (metres) of the geometric thresholds: humerus, shoulder width, hip width."""
@@ -117,9 +142,6 @@ class Protocol:
             geo_fixed_frame_time=True,
         )
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
     def quick(self) -> Protocol:
         """A smaller protocol for smoke checks: fewer songs, seeds, resamples and shorter dances."""
         return dataclasses.replace(
@@ -135,21 +157,14 @@ class Protocol:
         )
 
     @classmethod
-    def from_dict(cls, d: dict, *, source: str = "protocol") -> Protocol:
-        """A preset (d["name"], default tang) with d's other fields as overrides."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise input_error(
-                source, f"unknown protocol field {unknown[0]!r}; fields are {', '.join(sorted(names))}"
-            )
-        preset = d.get("name", "tang")
-        if preset not in PRESETS:
-            raise input_error(source, f"unknown protocol {preset!r}; presets are {', '.join(PRESETS)}")
-        try:
-            return cls(**{**PRESETS[preset], **d})
-        except (TypeError, ValueError) as e:
-            raise input_error(source, f"bad protocol value: {e}") from None
+    def from_dict(cls, values, *, source="protocol", section: str | None = "protocol") -> Protocol:
+        """The preset values["name"] (default tang) with values' other fields as overrides; a bad field,
+        type or value is a one-line error naming source, the field and the value."""
+        name = values.get("name", "tang") if isinstance(values, dict) else "tang"
+        if not isinstance(name, str) or name not in PRESETS:
+            raise input_error(source, f"unknown protocol {name!r}; presets are {', '.join(PRESETS)}")
+        base = cls.preset(name).to_dict()
+        return super().from_dict({**base, **values}, source=source, section=section)
 
     @classmethod
     def load(
@@ -159,23 +174,16 @@ class Protocol:
         file of overrides (which may name its preset in "name"). None: the preset of `dataset` (the
         prepared manifest's "dataset" field), tang when that is absent or unknown."""
         if spec is None:
-            return cls.from_dict({"name": dataset if dataset in PRESETS else "tang"})
+            return cls.preset(dataset if dataset in PRESETS else "tang")
         if isinstance(spec, Protocol):
             return spec
         if isinstance(spec, dict):
             return cls.from_dict(spec)
         if str(spec) in PRESETS:
-            return cls.from_dict({"name": str(spec)})
-        try:
-            with open(spec, encoding="utf-8") as f:
-                d = json.load(f)
-        except (OSError, json.JSONDecodeError) as e:
-            raise input_error(
-                spec, f"not a protocol name ({', '.join(PRESETS)}) nor a readable JSON file ({e})"
-            ) from None
-        if not isinstance(d, dict):
-            raise input_error(spec, "a protocol file must hold a JSON object of field: value")
-        return cls.from_dict(d, source=str(spec))
+            return cls.preset(str(spec))
+        if not Path(spec).is_file():
+            raise input_error(spec, f"not a protocol name ({', '.join(PRESETS)}) nor a JSON file")
+        return cls.from_dict(read_json_object(spec, "protocol file"), source=str(spec))
 
     def describe(self) -> str:
         """Markdown lines for the report header."""
@@ -226,37 +234,15 @@ class Protocol:
 
 BODY_SIZES = {"canonical": canonical_body_sizes, "smpl": smpl_body_sizes}
 
-# The field's settings per data set; fields not named keep the dataclass defaults.
-PRESETS: dict[str, dict] = {
-    "tang": {"name": "tang"},
-    # Bailando / FACT on AIST++: 60 fps, the first 20 s of each test dance as one clip, FID against the
-    # training set, BAS at 60 fps.
-    "aistpp": {
-        "name": "aistpp",
-        "fps": 60.0,
-        "max_seconds": 20.0,
-        "clip_s": 20.0,
-        "clip_hop_s": 20.0,
-        "min_clip_s": 10.0,
-        "bas_fps": 60.0,
-        "hit_tolerance_s": 2.0 / 15.0,
-        "unit_frames": 128,
-    },
-    # Lodge / FineDance: 30 fps, the first 1024 frames as one clip, BAS at 30 fps (FACT's order scaled).
-    "finedance": {
-        "name": "finedance",
-        "fps": 30.0,
-        "max_seconds": 1024 / 30.0,
-        "clip_s": 1024 / 30.0,
-        "clip_hop_s": 1024 / 30.0,
-        "min_clip_s": 10.0,
-        "bas_fps": 30.0,
-        "fact_order_frames": 5,
-        "unit_frames": 64,
-    },
-}
+# The field's settings per data set: classmethods of Protocol of one shape, (**changes) -> Protocol.
+PRESETS = ("tang", "aistpp", "finedance")
 PRESET_NOTES = {
     "tang": "ours for the Tang 2018 data: 5 s clips every 2.5 s of the whole test dances",
     "aistpp": "the field's AIST++ settings: 60 fps, first 20 s of each test dance, FID against the train set",
     "finedance": "the field's FineDance settings: 30 fps, first 1024 frames of each test dance",
 }
+
+
+def _number(x) -> float:
+    """x as a float when it is a JSON number (not a bool), else nan (which fails every range check)."""
+    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else math.nan

@@ -16,18 +16,28 @@ import numpy as np
 SetStatistic = Callable[[np.ndarray, np.ndarray], float]
 
 
+def reference_scale(reference: np.ndarray, *, min_std: float) -> tuple[np.ndarray, np.ndarray]:
+    """(mean (D,), std (D,)) of a reference set (N, D) per dimension, the std floored at min_std.
+
+    The one z-score of the evaluation: features are then (x - mean) / std. The floor keeps a dimension that
+    is (nearly) constant in the reference from blowing up; each caller picks it for its features (`standardize`
+    0.01 for FID and KID, the style classifier and retrieval 1e-8, the C2ST 1e-12).
+    """
+    ref = np.atleast_2d(np.asarray(reference, dtype=np.float64))
+    return ref.mean(axis=0), np.maximum(ref.std(axis=0), min_std)
+
+
 def standardize(reference: np.ndarray, *others: np.ndarray, min_std: float = 0.01) -> list[np.ndarray]:
     """Standardise feature sets by the reference set's per-dimension mean and std (as Bailando/EDGE do).
 
-    reference (N, D); returns [reference', *others'] with (x - mean_ref) / max(std_ref, min_std). The floor
-    keeps every distance finite: a geometric relation that never fires in the reference has std 0, and one
-    firing frame elsewhere gave FID_g ~ 1e15 with the published eps of 1e-10. With the floor a relation the
-    reference never shows, firing in a share p of a row's frames, adds about (p / min_std)^2 to FID_g.
-    Dimensions that are constant in the reference and in the row add nothing.
+    reference (N, D); returns [reference', *others'] with (x - mean_ref) / max(std_ref, min_std)
+    (`reference_scale`). The floor keeps every distance finite: a geometric relation that never fires in
+    the reference has std 0, and one firing frame elsewhere gave FID_g ~ 1e15 with the published eps of
+    1e-10. With the floor a relation the reference never shows, firing in a share p of a row's frames, adds
+    about (p / min_std)^2 to FID_g. Dimensions that are constant in the reference and in the row add nothing.
     """
     ref = np.atleast_2d(np.asarray(reference, dtype=np.float64))
-    mu, sd = ref.mean(axis=0), ref.std(axis=0)
-    sd = np.maximum(sd, min_std)
+    mu, sd = reference_scale(ref, min_std=min_std)
     return [(np.atleast_2d(np.asarray(x, dtype=np.float64)) - mu) / sd for x in (ref, *others)]
 
 

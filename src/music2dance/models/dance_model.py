@@ -16,7 +16,9 @@ writes one atomically, and `from_stage_runs(folder)` assembles one from the thre
     plan    song -> beats, the unit grid on them, each unit's music, the style of each group of units
     decode  latents -> key frames: z~_mov from the MM-GAN, decoded unit after unit by G_uni, each joined
             to the last pose of the one before
-    finish  key frames -> the output frame rate (cubic spline) -> standard bone lengths -> on the floor
+    align   key frames -> their times: each unit's kinematic beats moved onto the nearest music beats
+    finish  key frames at their times -> the output frame rate (cubic spline) -> standard bone lengths
+            -> on the floor
 
 Nothing here imports `train/`; `generate/` only finds a folder and calls `generate`.
 """
@@ -66,9 +68,17 @@ class InferenceConfig(Config):
     # Window of the moving floor estimate that puts the feet on the floor (the cleaning's): jumps stay in
     # the air.
     floor_window_s: float = FLOOR_WINDOW_S
+    # `align`: time-warp inside each unit so the dance's kinematic beats land on the nearest music beats
+    # (the original's "modulate", done in seconds; measured in docs/RESULTS.md, issue 12). max_warp bounds
+    # the local speed-up or slow-down of a unit's time; align_passes re-detects beats after each warp.
+    align_beats: bool = True
+    max_warp: float = 1.6
+    align_passes: int = 2
 
     def check(self) -> dict[str, bool]:
         return {
+            "max_warp": self.max_warp >= 1.0,
+            "align_passes": self.align_passes >= 1,
             "blend_frames": self.blend_frames >= 1,
             "min_energy_fraction": 0.0 <= self.min_energy_fraction < 1.0,
             "max_redraws": self.max_redraws >= 0,
@@ -343,6 +353,7 @@ class DanceModel(nn.Module):
         """
         plan = self.plan(y, sr, seconds=seconds, source=source)
         keys, redraws = self.decode(plan, seed=seed, quiet=quiet)
+        plan = dataclasses.replace(plan, times=self.align(plan, keys))
         joints = self.finish(plan, keys, out_fps)
         T = len(joints)
         starts = np.unique(np.clip(np.round(plan.bounds[:-1] * out_fps).astype(int), 0, None))
@@ -412,7 +423,7 @@ class DanceModel(nn.Module):
         """
         from tqdm import tqdm
 
-        from ..motion.units import canonicalize_units, place_units
+        from ..motion.geometry import canonicalize_units, place_units, unit_speed
 
         inf, fps, L = self.cfg.inference, self.cfg.fps, self.unit_frames
         g = torch.Generator().manual_seed(int(seed))
@@ -432,7 +443,7 @@ class DanceModel(nn.Module):
                 z_ini = vae.E_ini(vae.norm(torch.from_numpy(canon_last.reshape(1, -1))))[0]
             for attempt in range(inf.max_redraws + 1):
                 unit = vae.norm.inverse(vae.G_uni(z_ini, z_movs[i : i + 1])).reshape(1, L, -1, 3).numpy()
-                if attempt == inf.max_redraws or _mean_speed(unit, fps)[0] >= min_energy:
+                if attempt == inf.max_redraws or unit_speed(unit, fps)[0] >= min_energy:
                     break
                 redraws += 1
                 gi = i // n  # re-compose only this unit's group, with fresh noise
@@ -450,6 +461,38 @@ class DanceModel(nn.Module):
         if redraws:
             log.info("re-drew %d of %d units whose motion was too small", redraws, U)
         return keys, redraws
+
+    def align(self, plan: DancePlan, keys: np.ndarray) -> np.ndarray:
+        """The key frames' times (U, L) s, warped inside each unit so that the kinematic beats of the
+        finished dance fall on the nearest music beats; unit boundaries (on music beats) stay.
+
+        The paper cuts training units at kinematic beats so that a unit placed on a music beat carries its
+        dance beats there; our units are windows at every frame (docs/ARCHITECTURE.md), so the beats inside
+        a unit are moved instead. A beat is moved only to a music beat inside its own unit, at most half a
+        beat away, and only while the unit's local time runs at 1/max_warp to max_warp of its pace.
+        """
+        from ..motion.kinematic_beats import kinematic_beats
+
+        inf, beats = self.cfg.inference, np.asarray(plan.music_beats, np.float64)
+        if not inf.align_beats or len(beats) < 2:
+            return plan.times
+        U, L = plan.times.shape
+        period = float(np.median(np.diff(beats)))
+        rate = 2 * self.cfg.fps  # detection rate: a finer grid than the key frames
+        anchors: list[dict[float, float]] = [{} for _ in range(U)]
+        times = plan.times
+        for _ in range(inf.align_passes):
+            joints = self.finish(dataclasses.replace(plan, times=times), keys, rate)
+            for t in kinematic_beats(joints, rate) / rate:
+                i = int(np.searchsorted(times[:, 0], t, side="right")) - 1
+                if not 0 <= i < U:
+                    continue
+                k = float(np.interp(t, times[i], np.arange(L)))  # where in the unit's key frames it is
+                b = beats[np.argmin(np.abs(beats - t))]
+                if 1 <= k <= L - 2 and plan.bounds[i] < b < plan.bounds[i + 1] and abs(b - t) <= period / 2:
+                    anchors[i][round(2 * k) / 2] = float(b)
+            times = np.stack([warp_times(plan.times[i], anchors[i], inf.max_warp) for i in range(U)])
+        return times
 
     def finish(self, plan: DancePlan, keys: np.ndarray, out_fps: float) -> np.ndarray:
         """Key frames (U, L, J, 3) at the plan's times -> (T, J, 3) float32 m at `out_fps`, T = floor(duration
@@ -515,9 +558,30 @@ def join_unit(unit: np.ndarray, prev: np.ndarray, dt: float, prev_dt: float, ble
     return unit + w[:, None, None] * (dp[None] + dv[None] * (k * dt)[:, None, None])
 
 
-def _mean_speed(units: np.ndarray, fps: float) -> np.ndarray:
-    """(N, L, J, 3) m -> (N,) mean joint speed, m/s."""
-    return np.linalg.norm(np.diff(units, axis=1), axis=-1).mean(axis=(1, 2)) * fps
+def warp_times(nominal: np.ndarray, anchors: dict[float, float], max_warp: float) -> np.ndarray:
+    """A unit's key-frame times (L,) s warped so key frame k falls at anchors[k] (s), ends fixed.
+
+    Anchors are taken in order of k while the pace before and after each stays within [1/max_warp,
+    max_warp] of the unit's own (others are dropped); the map through them is monotone cubic (PCHIP), so
+    time never runs backwards and its rate has no jumps.
+    """
+    from scipy.interpolate import PchipInterpolator
+
+    L = len(nominal)
+    dt = (nominal[-1] - nominal[0]) / (L - 1)
+    kept = [(0.0, float(nominal[0]))]
+    for k, t in sorted(anchors.items()):
+        k0, t0 = kept[-1]
+        if k - k0 < 1 or k > L - 2:
+            continue
+        pace = ((t - t0) / ((k - k0) * dt), (nominal[-1] - t) / ((L - 1 - k) * dt))
+        if all(1 / max_warp <= p <= max_warp for p in pace):
+            kept.append((float(k), float(t)))
+    if len(kept) == 1:
+        return nominal
+    kept.append((L - 1.0, float(nominal[-1])))
+    ks, ts = zip(*kept)
+    return PchipInterpolator(np.asarray(ks), np.asarray(ts))(np.arange(L))
 
 
 def _check_features(cfg: DanceModelConfig, source: Path) -> None:

@@ -35,7 +35,7 @@ class StyleConfig(Config):
     def check(self) -> dict[str, bool]:
         return {
             "music_dim": self.music_dim >= 1,
-            "styles": len(self.styles) >= 2,
+            "styles": len(self.styles) >= 1,
             "window_frames": self.window_frames >= 1,
             "hidden": self.hidden >= 1,
             "dropout": 0.0 <= self.dropout < 1.0,

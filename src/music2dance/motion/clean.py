@@ -1,6 +1,7 @@
-"""Cleaning noisy dance joints: gaps, single-frame glitches, jitter, frame rate, bone lengths, floor, facing.
+"""Cleaning noisy dance joints: gaps, single-frame glitches, jitter, frame rate, bone lengths, floor.
 
 Plain functions on (T, J, 3) float arrays in metres (right-handed, y up); `clean_motion` runs them in order.
+Filling gaps, the low-pass filter and the frame-rate change are `motion.geometry`'s.
 """
 
 from __future__ import annotations
@@ -8,12 +9,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.interpolate import CubicSpline
 from scipy.ndimage import percentile_filter, uniform_filter1d
-from scipy.signal import butter, filtfilt
 
+from ..defaults import FLOOR_WINDOW_S, MODEL_FPS
 from ..errors import Music2DanceError
-from ..io.skeleton import CANONICAL_JOINTS, FEET, Motion, joint_index
+from ..io.skeleton import CANONICAL_JOINTS, FEET, Motion
+from .geometry import MissingJointError, fill_missing, resample_joints, smooth
 
 
 class CleaningError(Music2DanceError, ValueError):
@@ -54,27 +55,6 @@ def _check(joints: np.ndarray) -> np.ndarray:
     joints = np.asarray(joints, dtype=np.float64)
     if joints.ndim != 3 or joints.shape[-1] != 3:
         raise ValueError(f"joints must be (T, J, 3), got {joints.shape}")
-    return joints
-
-
-def interpolate_missing(joints: np.ndarray) -> np.ndarray:
-    """Fill NaN joints (T, J, 3) by linear interpolation over time, per joint; ends hold the nearest value.
-
-    A joint-frame with any NaN coordinate counts as missing. Raises CleaningError if a joint is missing
-    in every frame.
-    """
-    joints = _check(joints).copy()
-    missing = np.isnan(joints).any(axis=-1)  # (T, J)
-    if not missing.any():
-        return joints
-    t = np.arange(joints.shape[0])
-    for j in np.flatnonzero(missing.any(axis=0)):
-        ok = ~missing[:, j]
-        if not ok.any():
-            name = CANONICAL_JOINTS[j] if joints.shape[1] == len(CANONICAL_JOINTS) else f"joint {j}"
-            raise CleaningError(f"{name} is missing in every frame")
-        for c in range(3):
-            joints[~ok, j, c] = np.interp(t[~ok], t[ok], joints[ok, j, c])
     return joints
 
 
@@ -123,38 +103,7 @@ def repair_glitches(joints: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Replace flagged joint-frames (mask (T, J) bool) by linear interpolation from their neighbours."""
     joints = _check(joints).copy()
     joints[np.asarray(mask, dtype=bool)] = np.nan
-    return interpolate_missing(joints)
-
-
-def smooth(joints: np.ndarray, fps: float, cutoff_hz: float, order: int = 4) -> np.ndarray:
-    """Zero-phase Butterworth low-pass along time. joints (T, ...) any units; cutoff in Hz (< fps / 2)."""
-    joints = np.asarray(joints, dtype=np.float64)
-    nyq = 0.5 * float(fps)
-    if not 0 < cutoff_hz < nyq:
-        raise ValueError(f"cutoff {cutoff_hz} Hz must be between 0 and the Nyquist frequency {nyq} Hz")
-    b, a = butter(order, cutoff_hz / nyq)
-    padlen = min(3 * max(len(a), len(b)), joints.shape[0] - 1)
-    if padlen < 1:
-        return joints.copy()
-    return filtfilt(b, a, joints, axis=0, padlen=padlen)
-
-
-def resample(joints: np.ndarray, src_fps: float, dst_fps: float) -> np.ndarray:
-    """Change the frame rate of (T, ...) data; frame 0 stays at time 0, the end is not extrapolated.
-
-    Downsampling first low-passes at 0.4 x dst_fps (80 % of the new Nyquist frequency) to avoid aliasing;
-    values between frames come from a cubic spline.
-    """
-    joints = np.asarray(joints, dtype=np.float64)
-    T = joints.shape[0]
-    if src_fps == dst_fps or T < 2:
-        return joints.copy()
-    if dst_fps < src_fps:
-        joints = smooth(joints, src_fps, 0.4 * dst_fps)
-    n = int(np.floor((T - 1) * dst_fps / src_fps + 1e-9)) + 1
-    t_new = np.arange(n) / float(dst_fps)
-    t_old = np.arange(T) / float(src_fps)
-    return CubicSpline(t_old, joints, axis=0)(np.minimum(t_new, t_old[-1]))
+    return fill_missing(joints)
 
 
 def bone_lengths(joints: np.ndarray, parents) -> np.ndarray:
@@ -256,48 +205,6 @@ def put_on_floor(
     return joints
 
 
-def facing_angle(joints: np.ndarray) -> np.ndarray:
-    """Yaw (radians) of the body's forward direction, (..., J, 3) canonical joints -> (...,).
-
-    Forward is horizontal, perpendicular to the sum of the hip line and the shoulder line (right to left),
-    forward = left x up; yaw 0 faces +z and positive yaw turns +z toward +x (rotation about +y).
-    """
-    joints = np.asarray(joints, dtype=np.float64)
-    left = (joints[..., joint_index("left_hip"), :] - joints[..., joint_index("right_hip"), :]) + (
-        joints[..., joint_index("left_shoulder"), :] - joints[..., joint_index("right_shoulder"), :]
-    )
-    # forward = left x (0, 1, 0) = (-left_z, 0, left_x)
-    return np.arctan2(-left[..., 2], left[..., 0])
-
-
-def rotate_y(points: np.ndarray, angle) -> np.ndarray:
-    """Rotate (..., 3) points about +y by `angle` radians (+z toward +x).
-
-    angle: a number, or an array that broadcasts against points[..., 0] (one angle per unit, say).
-    """
-    c, s = np.cos(angle), np.sin(angle)
-    x, y, z = points[..., 0], points[..., 1], points[..., 2]
-    return np.stack([c * x + s * z, y, -s * x + c * z], axis=-1)
-
-
-def canonicalize(joints: np.ndarray, frame: int = 0) -> tuple[np.ndarray, float, np.ndarray]:
-    """Turn about y and shift so that frame `frame` has its pelvis at x = z = 0 and faces +z.
-
-    joints: (T, J, 3) metres, canonical order. Returns (joints_out, yaw radians, offset (3,) metres with
-    offset[1] = 0): joints_out = rot_y(joints - offset, -yaw). Heights are kept.
-    """
-    joints = _check(joints)
-    yaw = float(facing_angle(joints[frame]))
-    offset = joints[frame, joint_index("pelvis")].copy()
-    offset[1] = 0.0
-    return rotate_y(joints - offset, -yaw), yaw, offset
-
-
-def uncanonicalize(joints: np.ndarray, yaw: float, offset: np.ndarray) -> np.ndarray:
-    """Inverse of `canonicalize`: rot_y(joints, yaw) + offset."""
-    return rotate_y(_check(joints), yaw) + np.asarray(offset, dtype=np.float64)
-
-
 @dataclass
 class CleaningReport:
     """What `clean_motion` did. Counts are joint-frames of the input; std figures are centimetres."""
@@ -326,11 +233,11 @@ def _bone_std_cm(joints: np.ndarray, parents) -> float:
 def clean_motion(
     motion: Motion,
     *,
-    fps_out: float | None = 15.0,
+    fps_out: float | None = MODEL_FPS,
     smooth_hz: float | None = None,
     bone_lengths: str | np.ndarray | None = "standard",
     glitch_threshold: float = 8.0,
-    floor_window_s: float | None = 4.0,
+    floor_window_s: float | None = FLOOR_WINDOW_S,
 ) -> tuple[Motion, CleaningReport]:
     """Clean a canonical Motion: fill NaN, repair glitches, smooth (optional), resample, bones, floor.
 
@@ -343,18 +250,18 @@ def clean_motion(
     parents = motion.parents
     raw = _check(motion.joints)
     nan_mask = np.isnan(raw).any(axis=-1)
-    std_before = _bone_std_cm(raw, parents)
     try:
-        x = interpolate_missing(raw)
-    except CleaningError as e:
+        x = fill_missing(raw)
+    except MissingJointError as e:
         source = motion.meta.get("source")
         raise CleaningError(f"{source}: {e}" if source else str(e)) from None
+    std_before = _bone_std_cm(raw, parents)
     glitches = detect_glitches(x, motion.fps, threshold=glitch_threshold)
     x = repair_glitches(x, glitches)
     if smooth_hz:
         x = smooth(x, motion.fps, smooth_hz)
     fps = float(fps_out) if fps_out else float(motion.fps)
-    x = resample(x, motion.fps, fps)
+    x = resample_joints(x, motion.fps, fps)
 
     scale = 1.0
     if bone_lengths is not None:

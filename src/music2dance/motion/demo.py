@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..defaults import MODEL_FPS
 
-def demo_motion(seconds: float = 4.0, fps: float = 15.0, seed: int = 0):
+
+def demo_motion(seconds: float = 4.0, fps: float = MODEL_FPS, seed: int = 0):
     """A procedural dancing figure on the canonical skeleton, for previews, benchmarks and tests.
 
     Built by forward kinematics, so bone lengths are exactly constant: steps, knee bends, arm swings,

@@ -173,27 +173,37 @@ def kinematic_beats(
     return _suppress(frames, np.asarray(strength, dtype=float), gap).astype(np.int64)
 
 
+def nearest_beat_distance(times: np.ndarray, beats: np.ndarray) -> np.ndarray:
+    """|t - the nearest beat| for each of `times` (any shape, e.g. (S, B) shifted copies), same unit.
+
+    beats: (M,) non-empty, any order (seconds, frames: the unit of `times`). Returns float64 of times' shape.
+    """
+    b = np.sort(np.asarray(beats, dtype=np.float64).ravel())
+    t = np.asarray(times, dtype=np.float64)
+    if len(b) == 1:
+        return np.abs(t - b[0])
+    i = np.clip(np.searchsorted(b, t), 1, len(b) - 1)
+    return np.minimum(np.abs(t - b[i - 1]), np.abs(t - b[i]))
+
+
 def _hits(kin: np.ndarray, music: np.ndarray, tol_s: float) -> np.ndarray:
     """Boolean (..., B): kinematic beat within tol_s of its nearest music beat. kin may be (S, B)."""
-    i = np.clip(np.searchsorted(music, kin), 1, len(music) - 1)
-    d = np.minimum(np.abs(kin - music[i - 1]), np.abs(kin - music[i]))
-    return d <= tol_s + 1e-9
+    return nearest_beat_distance(kin, music) <= tol_s + 1e-9
 
 
 def hit_rate(kin_times: np.ndarray, music_times: np.ndarray, tol_s: float) -> float:
     """Fraction of kinematic beats within +-tol_s seconds of some music beat (the paper's beat hit rate).
 
     kin_times, music_times: beat times in seconds on the same clock. Returns a value in [0, 1];
-    NaN when there are no kinematic beats, 0.0 when there are no music beats.
+    NaN when there are no kinematic beats, 0.0 when there are no music beats. The evaluation's
+    beat hit rate too.
     """
     kin = np.asarray(kin_times, dtype=np.float64).ravel()
-    music = np.sort(np.asarray(music_times, dtype=np.float64).ravel())
+    music = np.asarray(music_times, dtype=np.float64).ravel()
     if kin.size == 0:
         return float("nan")
     if music.size == 0:
         return 0.0
-    if music.size == 1:
-        return float(np.mean(np.abs(kin - music[0]) <= tol_s + 1e-9))
     return float(_hits(kin, music, tol_s).mean())
 
 

@@ -1,17 +1,20 @@
 """Dance units: fixed-length windows of a dance anchored on its kinematic beats (the paper's decomposition).
 
-A unit is `unit_frames` frames (default 32 at 15 fps, about 2 s, about 4 beats) starting on a kinematic beat.
+A unit is `unit_frames` frames (default `defaults.UNIT_FRAMES`, 32 at 15 fps: about 2 s, about 4 beats)
+starting on a kinematic beat. Each unit's own frame (`canonicalize_units`, `place_units`) is in
+`motion.geometry`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .clean import facing_angle, rotate_y
+from ..defaults import UNIT_FRAMES
+from .geometry import canonicalize_units, place_units  # noqa: F401  # re-exported for models/train/benchmarks until they switch
 
 
 def unit_starts(
-    kin_beats: np.ndarray, n_frames: int, unit_frames: int = 32, *, min_gap: int = 4
+    kin_beats: np.ndarray, n_frames: int, unit_frames: int = UNIT_FRAMES, *, min_gap: int = 4
 ) -> np.ndarray:
     """Start frames of the units of one dance.
 
@@ -31,7 +34,7 @@ def unit_starts(
     return np.asarray(starts, dtype=np.int64)
 
 
-def extract_units(array: np.ndarray, starts: np.ndarray, unit_frames: int = 32) -> np.ndarray:
+def extract_units(array: np.ndarray, starts: np.ndarray, unit_frames: int = UNIT_FRAMES) -> np.ndarray:
     """Cut windows of `unit_frames` frames from a per-frame array.
 
     array: (T, ...) joints (T, J, 3) or music features (T, D).
@@ -56,26 +59,3 @@ def unit_chains(starts: np.ndarray, n_frames: int, unit_frames: int, chain: int)
     rows = s[:, None] + step * np.arange(chain)[None, :]
     ok = rows[:, -1] + unit_frames <= n_frames
     return rows[ok]
-
-
-def canonicalize_units(units: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Put each unit in its own frame: first-frame pelvis at x = z = 0, first frame facing +z.
-
-    units: (N, L, J, 3) metres, y up. Returns (canonical units, yaw (N,) radians, offset (N, 3) metres) such
-    that `place_units(canonical, yaw, offset)` gives the input back. The height (y) is kept: the floor is
-    shared by every unit, so feet stay on it.
-    """
-
-    units = np.asarray(units, dtype=np.float32)
-    yaw = np.asarray(facing_angle(units[:, 0]), dtype=np.float32).reshape(len(units))
-    offset = units[:, 0, 0].copy()
-    offset[:, 1] = 0.0
-    canon = rotate_y(units - offset[:, None, None], -yaw[:, None, None])
-    return canon.astype(np.float32), yaw, offset
-
-
-def place_units(canon: np.ndarray, yaw: np.ndarray, offset: np.ndarray) -> np.ndarray:
-    """Inverse of `canonicalize_units`: canonical (N, L, J, 3) -> world, turned by yaw (N,) and moved by offset (N, 3)."""
-    return (
-        rotate_y(np.asarray(canon), np.asarray(yaw)[:, None, None]) + np.asarray(offset)[:, None, None]
-    ).astype(np.float32)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..defaults import OUTPUT_FPS
 from ..errors import input_error
 from ..io.skeleton import Motion
+from .video import GIF_MAX_FPS
 
 DRAWN_FORMATS: dict[str, str] = {
     ".mp4": "H.264 video with the song",
-    ".gif": "looping GIF (320 px, at most 15 fps)",
+    ".gif": f"looping GIF (320 px, at most {GIF_MAX_FPS:g} fps)",
     ".html": "self-contained web viewer with the song",
 }
 
@@ -24,13 +26,14 @@ def write_drawing(
     out: str | os.PathLike,
     *,
     audio_path: str | os.PathLike | None = None,
-    fps: float = 30.0,
+    fps: float = OUTPUT_FPS,
     quiet: bool = False,
 ) -> Path:
     """Draw `motion` into `out`, the format picked by the extension (see `DRAWN_FORMATS`); returns the path.
 
     audio_path: the song, muxed into .mp4 and embedded into .html (not used by .gif).
-    fps: frame rate of .mp4 (and the cap for .gif, at most 15); the motion is resampled linearly.
+    fps: frame rate of .mp4 (and the cap for .gif, at most GIF_MAX_FPS); the motion is resampled to it
+    (`figure.video_frames`).
     """
     out = Path(out)
     ext = out.suffix.lower()
@@ -41,7 +44,7 @@ def write_drawing(
     elif ext == ".gif":
         from .video import write_gif
 
-        write_gif(motion, out, fps=min(float(fps), 15.0), quiet=quiet)
+        write_gif(motion, out, fps=min(float(fps), GIF_MAX_FPS), quiet=quiet)
     elif ext == ".html":
         from .html import write_html
 

@@ -1,4 +1,4 @@
-"""Shared drawing helpers for every renderer: limb colours, time resampling, a following camera.
+"""Shared drawing helpers for every renderer: limb colours, the frames a video shows, a following camera.
 
 Plus a fast rasteriser: Pillow's C line/disc drawing at 2x size, box-filtered down for anti-aliasing.
 """
@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..motion.geometry import resample_joints
 
 # RGB, chosen to read on the dark background and to survive yuv420p chroma subsampling.
 LEFT_COLOR = (70, 140, 255)
@@ -42,23 +44,22 @@ def side_colors(joint_names) -> np.ndarray:
     return palette[joint_sides(joint_names)]
 
 
-def resample_joints(joints: np.ndarray, fps_in: float, fps_out: float) -> np.ndarray:
-    """Linear interpolation in time: (T, J, 3) at fps_in -> (N, J, 3) at fps_out, same duration.
+def video_frames(joints: np.ndarray, fps_in: float, fps_out: float) -> np.ndarray:
+    """The dance as a player shows it, each frame for 1 / fps_out s: (T, J, 3) metres at fps_in ->
+    (N, J, 3) float32 at fps_out, N = round(T fps_out / fps_in) frames, the dance's T / fps_in seconds.
 
-    N = round(T * fps_out / fps_in), so a 15 fps dance of T frames gives 2T frames at 30 fps.
+    `motion.geometry.resample_joints` covers the sample times up to (T - 1) / fps_in; the last pose is held
+    for the remaining frames (one at 15 -> 30 fps: 2 T frames for T), so the picture lasts as the audio does.
     """
-    joints = np.asarray(joints, dtype=np.float32)
+    joints = np.asarray(joints)
     t = joints.shape[0]
     if t == 0:
-        return joints.copy()
+        return joints.astype(np.float32)
     n = max(1, int(round(t * float(fps_out) / float(fps_in))))
-    if n == t:
-        return joints.copy()
-    src = np.arange(n, dtype=np.float64) * (float(fps_in) / float(fps_out))
-    i0 = np.clip(np.floor(src).astype(np.int64), 0, t - 1)
-    i1 = np.minimum(i0 + 1, t - 1)
-    w = np.clip(src - i0, 0.0, 1.0).astype(np.float32)[:, None, None]
-    return joints[i0] * (1.0 - w) + joints[i1] * w
+    out = resample_joints(joints, fps_in, fps_out)[:n]
+    if len(out) < n:
+        out = np.concatenate([out, np.repeat(out[-1:], n - len(out), axis=0)])
+    return out.astype(np.float32)
 
 
 def follow_track(joints: np.ndarray, fps: float, sigma_s: float = 0.8) -> np.ndarray:

@@ -25,17 +25,9 @@ def encode_audio_mp3(
     audio_path, *, offset_s: float = 0.0, duration_s: float | None = None, bitrate: str = "96k"
 ) -> bytes:
     """The song cut to [offset_s, offset_s + duration_s) as mp3 bytes (ffmpeg's libmp3lame)."""
-    import imageio_ffmpeg
+    from ..audio.load import ffmpeg_command
 
-    cmd = [
-        imageio_ffmpeg.get_ffmpeg_exe(),
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-nostdin",
-        "-ss",
-        f"{max(offset_s, 0.0):.6f}",
-    ]
+    cmd = ffmpeg_command("-ss", f"{max(offset_s, 0.0):.6f}")
     if duration_s is not None:
         cmd += ["-t", f"{duration_s:.6f}"]
     cmd += [

@@ -12,17 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio.load import ffmpeg_command
+from ..defaults import OUTPUT_FPS
 from ..errors import Music2DanceError, input_error
 from ..io.atomic import atomic_path
 from ..io.skeleton import Motion
 
 log = logging.getLogger(__name__)
 
-
-def _ffmpeg_exe() -> str:
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
+GIF_MAX_FPS = 15.0  # default and cap of `generate`/`render` GIFs: each frame costs file size
 
 
 def _check_motion(motion: Motion, out) -> None:
@@ -43,10 +41,10 @@ def check_audio(audio_path) -> Path:
 
 
 def make_renderer(motion: Motion, fps: float, width: int, height: int):
-    """A `FigureRenderer` over the motion resampled (linearly in time) to `fps`."""
-    from .figure import FigureRenderer, resample_joints
+    """A `FigureRenderer` over the motion at `fps` (`figure.video_frames`)."""
+    from .figure import FigureRenderer, video_frames
 
-    joints = resample_joints(motion.joints, motion.fps, fps)
+    joints = video_frames(motion.joints, motion.fps, fps)
     return FigureRenderer(joints, fps, motion.joint_names, motion.parents, width=width, height=height)
 
 
@@ -55,7 +53,7 @@ def write_video(
     out: str | os.PathLike,
     *,
     audio_path: str | os.PathLike | None = None,
-    fps: float = 30.0,
+    fps: float = OUTPUT_FPS,
     width: int = 640,
     height: int = 480,
     crf: int = 23,
@@ -64,7 +62,7 @@ def write_video(
 ) -> Path:
     """Render `motion` to an H.264 yuv420p mp4 at `fps`, with `audio_path` muxed in when given.
 
-    The dance is resampled to `fps` by linear interpolation; the audio starts at the song time
+    The dance is resampled to `fps` (`figure.video_frames`: a cubic spline); the audio starts at the song time
     `motion.meta["audio_offset_s"]` (0 when absent: generated dances start with the song) and is cut
     to the dance's length. Width and height must be even (yuv420p). crf / preset: x264 quality and
     speed ("ultrafast" encodes about twice as fast, files about five times larger). Written atomically.
@@ -81,12 +79,7 @@ def write_video(
     duration = n / float(fps)
     offset = float(motion.meta.get("audio_offset_s", 0.0) or 0.0)
     with atomic_path(out, suffix=".mp4") as tmp:
-        cmd = [
-            _ffmpeg_exe(),
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-nostdin",
+        cmd = ffmpeg_command(
             "-y",
             "-f",
             "rawvideo",
@@ -98,7 +91,7 @@ def write_video(
             f"{fps:g}",
             "-i",
             "pipe:0",
-        ]
+        )
         if audio is not None:
             cmd += ["-ss", f"{offset:.6f}", "-t", f"{duration:.6f}", "-i", str(audio)]
         cmd += [
@@ -187,7 +180,7 @@ def write_gif(
     motion: Motion,
     out: str | os.PathLike,
     *,
-    fps: float = 15.0,
+    fps: float = GIF_MAX_FPS,
     width: int = 320,
     height: int = 320,
     quiet: bool = False,
