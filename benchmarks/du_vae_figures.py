@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from music2dance.generate.dance import default_model_path
-from music2dance.motion.units import canonicalize_units
+from music2dance.motion.geometry import canonicalize_units
 from music2dance.train.stages import load_du_vae
 
 

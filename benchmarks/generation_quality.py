@@ -26,6 +26,7 @@ def main() -> None:
     from music2dance.audio.load import load_audio
     from music2dance.evaluate.metrics import boundary_jump_ratio
     from music2dance.generate.dance import generate_dance, load_model
+    from music2dance.motion.geometry import mean_joint_speed
     from music2dance.motion.kinematic_beats import hit_rate_vs_chance, kinematic_beats
 
     model = load_model(a.model)
@@ -56,7 +57,7 @@ def main() -> None:
     y180 = np.tile(y, int(np.ceil(180 * sr / len(y))))[: 180 * sr]
     for seed in range(a.seeds):
         m = generate_dance(model, y180, sr, seed=seed, out_fps=15.0)
-        speed = np.linalg.norm(np.diff(m.joints, axis=0), axis=-1).mean(axis=1) * m.fps
+        speed = mean_joint_speed(m.joints, m.fps)
         n20 = int(20 * m.fps)
         first, last = speed[:n20].mean(), speed[-n20:].mean()
         per_min = [speed[i : i + int(60 * m.fps)].mean() for i in range(0, len(speed), int(60 * m.fps))]

@@ -1,8 +1,8 @@
 """Re-train the bundled model from its recorded configs and compare every tensor of every stage with it.
 
 Prepares the data (unless --data names a prepared folder), checks that its hash and recipe are the ones
-the bundled model records, trains each stage with the exact train and model config in the bundled
-`<stage>/config.json` (composition on the re-trained style and decomposition stages), then prints per
+the bundled model records, trains each stage with the exact train and model config the bundled
+`config.json` records (composition on the re-trained style and decomposition stages), then prints per
 stage how many tensors differ and the largest difference, and the validation figures side by side.
 
 Bit-exact weights need the same CPU capability (AVX512 vs AVX2: MKL and oneDNN pick other kernels),
@@ -32,6 +32,7 @@ import numpy as np
 from safetensors.numpy import load_file
 
 from music2dance.generate.dance import default_model_path
+from music2dance.train.config import DATA_FIELDS
 from music2dance.train.prepare import load_manifest, prepare_dataset
 from music2dance.train.stages import STAGES, data_meta, machine_meta, run_stage
 
@@ -64,6 +65,38 @@ def _same_setup(run_cfg: dict, ref_cfg: dict) -> list[str]:
     if ra != rb:
         out.append(f"meta: {ra} vs {rb}")
     return out
+
+
+def unbundle(model_dir: Path, dest: Path) -> Path:
+    """The bundled model (one folder: config.json + model.safetensors) as the three run folders `train all`
+    writes (`<stage>/config.json`, `model.safetensors`, `metrics.json`, and `model.json`), so that each
+    stage can be compared with a re-trained one, and composition can train on the bundled stages."""
+    from safetensors.numpy import save_file
+
+    cfg = _read(model_dir / "config.json")
+    rec = cfg["training"]
+    tensors = load_file(str(model_dir / "model.safetensors"))
+    for stage, key in MODEL_KEY.items():
+        st, folder = rec["stages"][stage], dest / stage
+        folder.mkdir(parents=True, exist_ok=True)
+        run_cfg = {
+            "format": "music2dance-train-2",
+            "name": stage,
+            "step": st["step"],
+            "train": st["train"],
+            "model": {"stage": stage, key: cfg[key]},
+            "meta": st["data"],
+        }
+        (folder / "config.json").write_text(json.dumps(run_cfg, indent=1))
+        (folder / "metrics.json").write_text(json.dumps(st.get("metrics", {}), indent=1))
+        mine = {k: v for k, v in tensors.items() if k.startswith(key + ".")}
+        save_file(
+            mine,
+            str(folder / "model.safetensors"),
+            metadata={"step": str(st["step"]), "format": "music2dance-train-2"},
+        )
+    (dest / "model.json").write_text(json.dumps({k: v for k, v in rec.items() if k != "stages"}, indent=1))
+    return dest
 
 
 def compare_tensors(a_file: Path, b_file: Path) -> dict:
@@ -115,7 +148,9 @@ def train_stage(stage: str, ref: Path, run: Path, data: Path, workdir: Path) -> 
         print(f"{stage}: {run / stage} has another setup ({'; '.join(why) or 'step'}): re-training it")
     section = MODEL_KEY[stage]
     config = workdir / f"{stage}.json"
-    config.write_text(json.dumps({"train": ref_cfg["train"], "model": ref_cfg["model"][section]}))
+    # the user's model settings only: the fields the stage takes from the data are not settings
+    model = {k: v for k, v in ref_cfg["model"][section].items() if k not in DATA_FIELDS[stage]}
+    config.write_text(json.dumps({stage: {"train": ref_cfg["train"], "model": model}}))
     # composition: on the re-trained stages where they were re-trained here, else on the bundled ones
     dec = (
         run / "decomposition"
@@ -162,6 +197,8 @@ def main() -> int:
     args = ap.parse_args()
     stages = [s for s in STAGES if s in args.stages.split(",")]
     ref = Path(args.model)
+    if (ref / "config.json").exists():  # one model folder: compare stage by stage
+        ref = unbundle(ref, Path(tempfile.mkdtemp(prefix="m2d_repro_ref_")))
     summary = _read(ref / "model.json")
     ref_cfgs = {s: _read(ref / s / "config.json") for s in stages}
 

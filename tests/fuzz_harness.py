@@ -986,6 +986,19 @@ def _env() -> dict:
     return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 
 
+def same_tensors(a, b) -> bool:
+    """Two nested dicts / lists of tensors and plain values (e.g. optimizer.pt's content) are equal."""
+    import torch
+
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same_tensors(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(same_tensors(x, y) for x, y in zip(a, b))
+    if torch.is_tensor(a):
+        return torch.is_tensor(b) and a.dtype == b.dtype and torch.equal(a, b)
+    return a == b
+
+
 def sigkill_training_trials(root: Path, kills: int, seed: int = 0) -> dict:
     """Train the toy with SIGKILLs at random moments, resuming after each, then compare with a run that
     was never killed. Returns {"kills", "mid_save" (kills that landed inside a checkpoint write),
@@ -1021,13 +1034,15 @@ def sigkill_training_trials(root: Path, kills: int, seed: int = 0) -> dict:
         mid_save += (killed / PENDING_DIR).exists()  # the kill landed inside a checkpoint write
     final = subprocess.run(_worker(killed), env=_env(), capture_output=True, text=True, timeout=300)
     failed += final.returncode != 0
+    import torch
     from safetensors.torch import load_file
 
     same = final.returncode == 0
     if same:
-        for name in ("model.safetensors", "optimizer.safetensors"):
-            a, b = load_file(str(straight / name)), load_file(str(killed / name))
-            same = same and a.keys() == b.keys() and all(bool((a[k] == b[k]).all()) for k in a)
+        a, b = load_file(str(straight / "model.safetensors")), load_file(str(killed / "model.safetensors"))
+        same = a.keys() == b.keys() and all(bool((a[k] == b[k]).all()) for k in a)
+        states = [torch.load(f / loop.OPTIMIZER_FILE, weights_only=True) for f in (straight, killed)]
+        same = same and all(same_tensors(states[0][k], states[1][k]) for k in ("optimizers", "rng"))
     left = sorted(p.name for p in killed.iterdir() if p.name not in RUN_FILES)
     return {
         "kills": done,

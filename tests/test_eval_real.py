@@ -10,6 +10,7 @@ from music2dance.evaluate import sets as S
 from music2dance.evaluate.protocol import Protocol
 from music2dance.evaluate.reference import clip_features, clips
 from music2dance.io.load import load_dance
+from music2dance.motion.geometry import resample_joints
 
 TAKES = ("DANCE_W_1", "DANCE_W_3", "DANCE_W_4", "DANCE_W_6", "DANCE_W_7", "DANCE_W_8", "DANCE_W_10",
          "DANCE_W_11")  # fmt: skip
@@ -20,7 +21,7 @@ def test_real_halves_look_alike_and_a_frozen_pose_does_not(shared_data):
     kin, geo, stats, groups, frozen = [], [], [], [], []
     for name in TAKES:
         m = load_dance(shared_data / "tang2018" / name)
-        x = F.resample_joints(m.joints, m.fps, proto.fps)
+        x = resample_joints(m.joints, m.fps, proto.fps)
         for a, b in clips(len(x), proto):
             k, g = clip_features(x[a:b], proto)
             kin.append(k)

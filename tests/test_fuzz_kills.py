@@ -37,15 +37,22 @@ def _cfg(**kw) -> TrainConfig:
 
 
 def _same(a: Path, b: Path) -> None:
-    for name in ("model.safetensors", "optimizer.safetensors"):
-        x, y = load_file(str(a / name)), load_file(str(b / name))
-        assert x.keys() == y.keys()
-        for k in x:
-            assert torch.equal(x[k], y[k]), (name, k)
+    x, y = load_file(str(a / "model.safetensors")), load_file(str(b / "model.safetensors"))
+    assert x.keys() == y.keys()
+    for k in x:
+        assert torch.equal(x[k], y[k]), k
+    sa, sb = _state(a), _state(b)
+    assert fh.same_tensors(sa["optimizers"], sb["optimizers"]) and fh.same_tensors(sa["rng"], sb["rng"])
+
+
+def _state(folder: Path) -> dict:
+    return torch.load(folder / loop.OPTIMIZER_FILE, weights_only=True)
 
 
 def _step(folder: Path, name: str) -> int:
-    return int(read_metadata(folder / name)["step"])
+    return (
+        _state(folder)["step"] if name == loop.OPTIMIZER_FILE else int(read_metadata(folder / name)["step"])
+    )
 
 
 # ---- checkpoints, in-process: an interrupt at a chosen moment of a save
@@ -70,7 +77,7 @@ def test_interrupt_inside_a_save_keeps_the_previous_checkpoint(tmp_path, monkeyp
         train(task_cls(cfg), cfg, tmp_path / "killed", quiet=True)
     monkeypatch.setattr(loop, "plot_curves", real)
     run = tmp_path / "killed"
-    assert _step(run, "checkpoint.safetensors") == _step(run, "optimizer.safetensors") == 20
+    assert _step(run, "checkpoint.safetensors") == _step(run, loop.OPTIMIZER_FILE) == 20
     assert json.loads((run / "config.json").read_text())["step"] == 20
     assert sorted(p.name for p in run.iterdir() if p.name not in RUN_FILES) == []
     train(task_cls(cfg), cfg, run, quiet=True, resume=True)
@@ -99,7 +106,7 @@ def test_kill_after_the_commit_point_is_completed_on_resume(tmp_path, monkeypatc
         train(TwoOptTask(cfg), cfg, tmp_path / "killed", quiet=True)
     monkeypatch.setattr(loop, "recover_run_folder", real)
     run = tmp_path / "killed"
-    assert _step(run, "optimizer.safetensors") == 20 and _step(run, "checkpoint.safetensors") == 10  # mixed
+    assert _step(run, loop.OPTIMIZER_FILE) == 20 and _step(run, "checkpoint.safetensors") == 10  # mixed
     train(TwoOptTask(cfg), cfg, run, quiet=True, resume=True)  # completes step 20 first, then resumes
     _same(tmp_path / "straight", run)
     assert not (run / loop.PENDING_DIR).exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import textwrap
@@ -90,6 +91,7 @@ from music2dance.models.dance_model import (  # noqa: E402
     DanceModel,
     DanceModelConfig,
     join_unit,
+    warp_times,
 )
 from music2dance.motion.clean import STANDARD_BONE_LENGTHS  # noqa: E402
 
@@ -211,3 +213,64 @@ def test_join_unit_continues_position_and_velocity():
     assert (
         err[..., 0].max() <= 1.0 * (1 - w1) + 1e-9 and err[..., 2].max() <= 0.05 * (1 - w1) / (dt / 2) + 1e-9
     )
+
+
+def test_warp_times_moves_anchored_frames_and_keeps_the_ends():
+    nominal = np.linspace(2.0, 4.0, 32)  # a 2 s unit
+    dt = nominal[1] - nominal[0]
+    got = warp_times(nominal, {10.0: nominal[10] + 0.1, 20.0: nominal[20] - 0.05}, max_warp=1.6)
+    assert got[0] == nominal[0] and got[-1] == nominal[-1]
+    assert abs(got[10] - (nominal[10] + 0.1)) < 1e-9 and abs(got[20] - (nominal[20] - 0.05)) < 1e-9
+    assert (np.diff(got) > 0).all()  # time never runs backwards
+    # an anchor that would need the unit's time to run 3x faster is dropped
+    far = warp_times(nominal, {5.0: nominal[5] + 10 * dt}, max_warp=1.6)
+    assert np.array_equal(far, nominal)
+
+
+def test_align_puts_kinematic_beats_on_music_beats():
+    """align: on 30 s of the demo song, the bundled model's kinematic beats hit the music beats (+-2 frames
+    at 15 fps) more often with the warp than without, for each of 3 seeds; speed barely changes."""
+    from music2dance.motion.kinematic_beats import hit_rate, kinematic_beats
+
+    model = load_model()
+    model.cfg.inference.align_beats = True
+    y, sr = load_audio(DEMO, sr=22050, song_limits=True)
+    y = y[: 30 * sr]
+    for seed in range(3):
+        plan = model.plan(y, sr)
+        keys, _ = model.decode(plan, seed=seed)
+        hits, speeds = [], []
+        for times in (plan.times, model.align(plan, keys)):
+            j = model.finish(dataclasses.replace(plan, times=times), keys, 30.0)
+            kin = kinematic_beats(j, 30.0) / 30.0
+            hits.append(hit_rate(kin, plan.music_beats, 2 / 15))
+            speeds.append(np.linalg.norm(np.diff(j, axis=0), axis=-1).mean() * 30)
+        assert hits[1] > hits[0] + 0.05, (seed, hits)
+        assert abs(speeds[1] / speeds[0] - 1) < 0.05
+
+
+def test_limb_ends_kept_and_knee_bent_to_the_standard_bones():
+    """A leg decoded with bones 10 % short and a slightly bent knee: rebuilt with the standard bones, the
+    hip-to-ankle vector is kept and the knee bends forward, where the input bent it; the plain rebuild
+    stretches the leg by 10 %."""
+    from music2dance.io.skeleton import joint_index
+    from music2dance.motion.clean import normalize_bone_lengths, normalize_bone_lengths_keep_limb_ends
+    from music2dance.motion.demo import demo_motion
+
+    std = np.asarray(STANDARD_BONE_LENGTHS)
+    pose = normalize_bone_lengths(demo_motion(1.0).joints[:1].astype(np.float64), CANONICAL_PARENTS, std)
+    h, k, a = (joint_index(n) for n in ("left_hip", "left_knee", "left_ankle"))
+    short = pose.copy()
+    short[:, k] = pose[:, h] + 0.9 * (pose[:, k] - pose[:, h]) + np.array([0, 0, 0.02])
+    short[:, a] = short[:, k] + 0.9 * (pose[:, a] - pose[:, k])
+    out = normalize_bone_lengths_keep_limb_ends(short, CANONICAL_PARENTS, std)
+    bones = np.linalg.norm(out[:, 1:] - out[:, CANONICAL_PARENTS[1:]], axis=-1)
+    assert np.allclose(bones, std[1:], atol=1e-6)
+    assert np.allclose(out[:, a] - out[:, h], short[:, a] - short[:, h], atol=1e-6)
+    u = (out[0, a] - out[0, h]) / np.linalg.norm(out[0, a] - out[0, h])
+    bend = (out[0, k] - out[0, h]) - ((out[0, k] - out[0, h]) @ u) * u
+    bend_in = (short[0, k] - short[0, h]) - ((short[0, k] - short[0, h]) @ u) * u
+    assert bend @ bend_in > 0 and np.linalg.norm(bend) > np.linalg.norm(bend_in)  # bent more, same side
+    plain = normalize_bone_lengths(short, CANONICAL_PARENTS, std)
+    leg = np.linalg.norm(plain[0, a] - plain[0, h])
+    assert leg > 1.05 * np.linalg.norm(short[0, a] - short[0, h])

@@ -71,6 +71,14 @@ def test_train_all_writes_a_model_folder(trained):
     assert configs["decomposition"]["model"]["du_vae"]["z_mov"] == 8
     assert configs["composition"]["model"]["mm_gan"]["z_mov"] == 8  # follows the trained DU-VAE
     assert configs["style"]["train"]["lr"] == 0.002 and configs["decomposition"]["train"]["lr"] != 0.002
+    # ... and the model as one object: config.json + model.safetensors, read back by from_pretrained
+    from music2dance.models.dance_model import DanceModel
+
+    model = DanceModel.from_pretrained(run)
+    assert model.cfg.du_vae.z_mov == model.cfg.mm_gan.z_mov == 8 and model.cfg.styles == ("fast", "slow")
+    assert model.cfg.unit_energy == summary["unit_energy"] and model.cfg.fps == 15.0
+    rec = model.cfg.training
+    assert rec["data_hash"] == summary["data_hash"] and rec["stages"]["style"]["train"]["lr"] == 0.002
 
 
 def test_generate_with_the_trained_model_is_seeded(trained, tmp_path):

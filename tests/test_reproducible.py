@@ -129,8 +129,8 @@ def test_recorded_weight_decay_is_the_one_used(prepared, tmp_path):
 def test_bundled_model_records_its_data_and_setup():
     """The bundled model names the data recipe of today's `prepare` and the setup that makes its weights."""
     from music2dance.generate.dance import default_model_path
+    from music2dance.train.config import PRESET_TRAIN
     from music2dance.train.prepare import RECIPE_VERSION, _hash_json, recipe
-    from music2dance.train.stages import PRESET_TRAIN
 
     text = (default_model_path() / "config.json").read_text()
     rec = json.loads(text)["training"]

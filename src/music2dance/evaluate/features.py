@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..io.skeleton import CANONICAL_JOINTS, NUM_JOINTS
-from ..motion.geometry import joint_speed, resample_joints  # noqa: F401  # re-exported for tests/test_eval_real.py until it switches
+from ..motion.geometry import joint_speed
 
 _J = {n: i for i, n in enumerate(CANONICAL_JOINTS)}
 

@@ -74,10 +74,15 @@ class InferenceConfig(Config):
     align_beats: bool = True
     max_warp: float = 1.6
     align_passes: int = 2
+    # `finish`: rebuild the standard bones keeping each limb's root-to-end vector and bending the knee or
+    # elbow to fit (motion.clean.normalize_bone_lengths_keep_limb_ends), instead of stretching every bone
+    # along its decoded direction, which straightened the legs (issue 12, docs/RESULTS.md).
+    limb_ik: str = "legs"  # "none", "legs" or "all" (legs and arms)
 
     def check(self) -> dict[str, bool]:
         return {
             "max_warp": self.max_warp >= 1.0,
+            "limb_ik": self.limb_ik in ("none", "legs", "all"),
             "align_passes": self.align_passes >= 1,
             "blend_frames": self.blend_frames >= 1,
             "min_energy_fraction": 0.0 <= self.min_energy_fraction < 1.0,
@@ -499,7 +504,13 @@ class DanceModel(nn.Module):
         * out_fps): a cubic spline through the key frames, the standard bone lengths, the feet on the floor."""
         from scipy.interpolate import make_interp_spline
 
-        from ..motion.clean import STANDARD_BONE_LENGTHS, normalize_bone_lengths, put_on_floor
+        from ..motion.clean import (
+            LIMBS,
+            STANDARD_BONE_LENGTHS,
+            normalize_bone_lengths,
+            normalize_bone_lengths_keep_limb_ends,
+            put_on_floor,
+        )
 
         times = plan.times
         # Units share their boundary frame: keep it once.
@@ -513,7 +524,14 @@ class DanceModel(nn.Module):
         # skeleton with the standard lengths the training data was normalised to, keeping every bone's
         # direction. Decoded heights drift a little from unit to unit: the cleaning's moving floor estimate
         # keeps the feet on the floor.
-        joints = normalize_bone_lengths(joints.reshape(T, -1, 3), CANONICAL_PARENTS, STANDARD_BONE_LENGTHS)
+        joints = joints.reshape(T, -1, 3)
+        limbs = {"none": (), "legs": LIMBS[:2], "all": LIMBS}[self.cfg.inference.limb_ik]
+        if limbs:
+            joints = normalize_bone_lengths_keep_limb_ends(
+                joints, CANONICAL_PARENTS, STANDARD_BONE_LENGTHS, limbs
+            )
+        else:
+            joints = normalize_bone_lengths(joints, CANONICAL_PARENTS, STANDARD_BONE_LENGTHS)
         return put_on_floor(joints, out_fps, window_s=self.cfg.inference.floor_window_s).astype(np.float32)
 
 

@@ -34,6 +34,11 @@ class DUVAEConfig(Config):
     kl_slope: float = 0.005
 
     @classmethod
+    def cpu(cls, **kw) -> DUVAEConfig:
+        """The default: trains on this project's 2-core CPU (MODEL.md)."""
+        return cls(**kw)
+
+    @classmethod
     def paper(cls, **kw) -> DUVAEConfig:
         return cls(
             **{

@@ -45,6 +45,11 @@ class MMGANConfig(Config):
     mismatch_negatives: bool = True
 
     @classmethod
+    def cpu(cls, **kw) -> MMGANConfig:
+        """The default: trains on this project's 2-core CPU (MODEL.md)."""
+        return cls(**kw)
+
+    @classmethod
     def paper(cls, **kw) -> MMGANConfig:
         return cls(**{"z_dan": 512, "hidden": 1024, **kw})
 

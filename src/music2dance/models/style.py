@@ -25,6 +25,11 @@ class StyleConfig(Config):
     feature_idx: list[int] = field(default_factory=list)  # columns of audio.features used (no beat phase)
 
     @classmethod
+    def cpu(cls, **kw) -> StyleConfig:
+        """The default: trains on this project's 2-core CPU (MODEL.md)."""
+        return cls(**kw)
+
+    @classmethod
     def paper(cls, **kw) -> StyleConfig:
         return cls(**kw)
 

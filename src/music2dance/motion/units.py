@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..defaults import UNIT_FRAMES
-from .geometry import canonicalize_units, place_units  # noqa: F401  # re-exported for models/train/benchmarks until they switch
 
 
 def unit_starts(

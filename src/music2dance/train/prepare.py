@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..defaults import AUDIO_SR, MODEL_FPS, UNIT_FRAMES
 from ..errors import Music2DanceError
 from ..io.atomic import atomic_path, write_text_atomic
 from ..io.datasets import (  # data-set layouts (Tang, AIST++, FineDance, PopDanceSet, a folder)
@@ -27,14 +28,11 @@ from ..io.datasets import (  # data-set layouts (Tang, AIST++, FineDance, PopDan
     tempo_check,
 )
 from ..io.datasets import DatasetSequence as Source
-from ..io.prepared import load_prepared, read_manifest
+from ..io.prepared import read_manifest
 
 log = logging.getLogger(__name__)
 
 RECIPE_VERSION = 3  # 3: music beats no longer trimmed at quiet ends (models read no beat columns)
-MODEL_FPS = 15.0
-UNIT_FRAMES = 32
-AUDIO_SR = 22050
 
 
 def recipe() -> dict:
@@ -300,19 +298,3 @@ def prepare_dataset(
 def load_manifest(data: str | os.PathLike) -> dict:
     """Read `<data>/manifest.json` (the one reader: `io.prepared`)."""
     return read_manifest(data)
-
-
-def load_sequences(data: str | os.PathLike, split: str | None = None) -> list[dict]:
-    """All prepared sequences (optionally of one split) as dicts of arrays plus their manifest entry."""
-    keys = (
-        "name",
-        "style",
-        "split",
-        "joints",
-        "music",
-        "music_beats",
-        "kin_beats",
-        "audio_path",
-        "audio_offset_s",
-    )
-    return [{k: getattr(s, k) for k in keys} for s in load_prepared(data, split)[1]]
