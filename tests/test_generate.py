@@ -9,7 +9,7 @@ from music2dance.cli import main
 from music2dance.errors import Music2DanceError
 from music2dance.evaluate.metrics import boundary_jump_ratio
 from music2dance.generate.dance import default_model_path, generate_dance, load_model
-from music2dance.models.dance_model import beat_grid
+from music2dance.models.unit_timing import beat_grid
 
 DEMO = default_model_path().parent / "demo" / "vibe_ace.ogg"
 

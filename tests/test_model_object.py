@@ -87,12 +87,9 @@ def test_generation_imports_no_training(tmp_path):
 import torch  # noqa: E402
 
 from music2dance.io.skeleton import CANONICAL_PARENTS  # noqa: E402
-from music2dance.models.dance_model import (  # noqa: E402
-    DanceModel,
-    DanceModelConfig,
-    join_unit,
-    warp_times,
-)
+from music2dance.models.dance_config import DanceModelConfig  # noqa: E402
+from music2dance.models.dance_model import DanceModel  # noqa: E402
+from music2dance.models.unit_timing import join_unit, warp_times  # noqa: E402
 from music2dance.motion.clean import STANDARD_BONE_LENGTHS  # noqa: E402
 
 SR = 22050

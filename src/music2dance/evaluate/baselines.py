@@ -73,7 +73,8 @@ def _fit_length(joints: np.ndarray, n: int, fps: float) -> np.ndarray:
     (no metre-sized jump across the floor), then `models.dance_model.join_unit` blends away the remaining
     position and velocity gap. The facing is left as it is.
     """
-    from ..models.dance_model import InferenceConfig, join_unit
+    from ..models.dance_config import InferenceConfig
+    from ..models.unit_timing import join_unit
 
     blend = InferenceConfig().blend_frames  # joined as the model joins units
 

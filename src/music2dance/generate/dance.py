@@ -14,7 +14,8 @@ import numpy as np
 from ..defaults import OUTPUT_FPS
 from ..errors import input_error
 from ..io.skeleton import Motion
-from ..models.dance_model import CONFIG_FILE, DanceModel
+from ..models.dance_config import CONFIG_FILE
+from ..models.dance_model import DanceModel
 
 log = logging.getLogger(__name__)
 

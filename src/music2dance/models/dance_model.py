@@ -29,120 +29,28 @@ import dataclasses
 import json
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..defaults import AUDIO_SR, FLOOR_WINDOW_S, MODEL_FPS, UNIT_FRAMES
+from ..defaults import AUDIO_SR, MODEL_FPS
 from ..errors import Music2DanceError, input_error
 from ..io.skeleton import CANONICAL_JOINTS, CANONICAL_PARENTS, Motion
-from ..validate import Config, read_json_object
+from ..validate import read_json_object
 from .checkpoint import check_and_load
-from .du_vae import DUVAE, DUVAEConfig
-from .mm_gan import MMGAN, MMGANConfig
-from .style import StyleClassifier, StyleConfig
+from .dance_config import CONFIG_FILE, FORMAT, WEIGHTS_FILE, DanceModelConfig
+from .du_vae import DUVAE
+from .mm_gan import MMGAN
+from .style import StyleClassifier
+from .unit_timing import beat_grid, join_unit, warp_times
 
 log = logging.getLogger(__name__)
 
-FORMAT = "music2dance-model-2"
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
 # module name in model.safetensors -> attribute of DanceModel; also the stage run folder each comes from
 MODULES = {"style": "style", "du_vae": "decomposition", "mm_gan": "composition"}
-
-
-@dataclass
-class InferenceConfig(Config):
-    """Constants of the unit-by-unit decode; chosen by looking at and measuring dances (MODEL.md)."""
-
-    # Frames over which the gap between a decoded unit's first pose and the previous unit's last pose is
-    # faded out: long enough to hide the correction, short enough to keep the unit's own movement.
-    blend_frames: int = 8
-    # A unit whose mean joint speed is below this fraction of the training units' median is re-drawn
-    # (the original's "resample a unit with too little motion"; the first guard against freezing).
-    min_energy_fraction: float = 0.35
-    max_redraws: int = 4
-    # Window of the moving floor estimate that puts the feet on the floor (the cleaning's): jumps stay in
-    # the air.
-    floor_window_s: float = FLOOR_WINDOW_S
-    # `align`: time-warp inside each unit so the dance's kinematic beats land on the nearest music beats
-    # (the original's "modulate", done in seconds; measured in docs/RESULTS.md, issue 12). max_warp bounds
-    # the local speed-up or slow-down of a unit's time; align_passes re-detects beats after each warp.
-    align_beats: bool = True
-    max_warp: float = 1.6
-    align_passes: int = 2
-    # `finish`: rebuild the standard bones keeping each limb's root-to-end vector and bending the knee or
-    # elbow to fit (motion.clean.normalize_bone_lengths_keep_limb_ends), instead of stretching every bone
-    # along its decoded direction, which straightened the legs (issue 12, docs/RESULTS.md).
-    limb_ik: str = "legs"  # "none", "legs" or "all" (legs and arms)
-
-    def check(self) -> dict[str, bool]:
-        return {
-            "max_warp": self.max_warp >= 1.0,
-            "limb_ik": self.limb_ik in ("none", "legs", "all"),
-            "align_passes": self.align_passes >= 1,
-            "blend_frames": self.blend_frames >= 1,
-            "min_energy_fraction": 0.0 <= self.min_energy_fraction < 1.0,
-            "max_redraws": self.max_redraws >= 0,
-            "floor_window_s": self.floor_window_s > 0,
-        }
-
-
-@dataclass
-class DanceModelConfig(Config):
-    """Everything a trained model is: what it expects, how it decodes, its networks, how it was trained.
-
-    fps: motion frames per second of the units (the prepared data's). sample_rate: Hz the song is decoded
-    at. unit_frames: frames per dance unit. music_features: names of the `audio.features` columns the
-    style classifier and MM-GAN hear, in order. styles: the style classes. unit_energy: median mean joint
-    speed of the training units, m/s (derived from the data, not a hyperparameter). training: a record
-    of how it was trained, never read by inference.
-    """
-
-    format: str = FORMAT
-    fps: float = MODEL_FPS
-    sample_rate: int = AUDIO_SR
-    unit_frames: int = UNIT_FRAMES
-    music_features: tuple[str, ...] = ()
-    styles: tuple[str, ...] = ()
-    unit_energy: float = 0.0
-    inference: InferenceConfig = field(default_factory=InferenceConfig)
-    style: StyleConfig = field(default_factory=StyleConfig)
-    du_vae: DUVAEConfig = field(default_factory=DUVAEConfig)
-    mm_gan: MMGANConfig = field(default_factory=MMGANConfig)
-    training: dict = field(default_factory=dict)
-
-    def check(self) -> dict[str, bool]:
-        return {
-            "format": self.format == FORMAT,
-            "fps": 0 < self.fps <= 1000,
-            "sample_rate": self.sample_rate >= 1000 and float(self.sample_rate / self.fps).is_integer(),
-            "unit_frames": self.unit_frames >= 2,
-            "unit_energy": self.unit_energy >= 0 and np.isfinite(self.unit_energy),
-        }
-
-    def fit_problems(self) -> list[str]:
-        """The networks' sizes that disagree with each other or with the model's own fields."""
-        st, vae, gan = self.style, self.du_vae, self.mm_gan
-        pairs = [
-            ("unit_frames", self.unit_frames, "du_vae.unit_frames", vae.unit_frames),
-            ("du_vae.unit_frames", vae.unit_frames, "mm_gan.unit_frames", gan.unit_frames),
-            ("du_vae.z_mov", vae.z_mov, "mm_gan.z_mov", gan.z_mov),
-            ("music_features (count)", len(self.music_features), "style.music_dim", st.music_dim),
-            ("style.music_dim", st.music_dim, "mm_gan.music_dim", gan.music_dim),
-            ("styles (count)", len(self.styles), "mm_gan.style_dim", gan.style_dim),
-            ("styles", list(self.styles), "style.styles", list(st.styles)),
-            ("du_vae.pose_dim", vae.pose_dim, "18 joints x 3", 3 * len(CANONICAL_JOINTS)),
-        ]
-        if st.feature_idx:  # the training's column indices, when recorded, must name the same features
-            from ..audio.features import FEATURE_NAMES
-
-            named = [FEATURE_NAMES[i] if 0 <= i < len(FEATURE_NAMES) else i for i in st.feature_idx]
-            pairs.append(("style.feature_idx (named)", named, "music_features", list(self.music_features)))
-        return [f"{a} is {va} but {b} is {vb}" for a, va, b, vb in pairs if va != vb]
 
 
 @dataclass
@@ -533,73 +441,6 @@ class DanceModel(nn.Module):
         else:
             joints = normalize_bone_lengths(joints, CANONICAL_PARENTS, STANDARD_BONE_LENGTHS)
         return put_on_floor(joints, out_fps, window_s=self.cfg.inference.floor_window_s).astype(np.float32)
-
-
-def beat_grid(beats: np.ndarray, duration: float, natural: float) -> tuple[np.ndarray, int]:
-    """Unit boundaries (seconds) on the beat grid, covering [0, duration].
-
-    beats: (B,) tracked beat times, s. natural: a unit's duration at the model's rate ((L - 1) / fps, s).
-    Each unit spans k beats, k in {1, 2, 3, 4, 6, 8} chosen so that k beats last closest to `natural`
-    (so units are warped as little as possible). Before the first and after the last beat the grid goes
-    on at the song's beat period. Without a usable beat (silence, fewer than 2 beats) units keep their
-    natural duration. Returns (boundaries (U+1,), k).
-    """
-    beats = np.asarray(beats, dtype=np.float64)
-    if len(beats) < 2:
-        return np.arange(0.0, duration + natural, natural), 0
-    period = float(np.median(np.diff(beats)))
-    k = min((1, 2, 3, 4, 6, 8), key=lambda k: abs(np.log(k * period / natural)))
-    b = list(beats[::k])
-    span = k * period
-    while b[0] > 0:
-        b.insert(0, b[0] - span)
-    while b[-1] < duration:
-        b.append(b[-1] + span)
-    return np.asarray(b), k
-
-
-def join_unit(unit: np.ndarray, prev: np.ndarray, dt: float, prev_dt: float, blend_frames: int) -> np.ndarray:
-    """Make `unit` (L, J, 3) continue `prev` (L, J, 3) without a jump in position or in velocity.
-
-    A correction c(t) = (dp + dv t) w(t) is added, where dp and dv are the position and velocity gaps at
-    the join (velocities in m/s: units are time-warped differently, dt / prev_dt seconds per frame) and
-    w falls from 1 to 0 with zero slope at both ends (smoothstep) over `blend_frames` frames. So the unit
-    starts exactly at prev's last pose, with prev's last velocity up to w's first discrete step (a
-    velocity error of (|dp| / dt + |dv|) (1 - w(1)): 4 % of the gaps at 8 blend frames), and is
-    untouched after the blend.
-    """
-    dp = prev[-1] - unit[0]
-    dv = (prev[-1] - prev[-2]) / prev_dt - (unit[1] - unit[0]) / dt
-    k = np.arange(len(unit))
-    x = np.clip(k / blend_frames, 0.0, 1.0)
-    w = 1.0 - x * x * (3 - 2 * x)
-    return unit + w[:, None, None] * (dp[None] + dv[None] * (k * dt)[:, None, None])
-
-
-def warp_times(nominal: np.ndarray, anchors: dict[float, float], max_warp: float) -> np.ndarray:
-    """A unit's key-frame times (L,) s warped so key frame k falls at anchors[k] (s), ends fixed.
-
-    Anchors are taken in order of k while the pace before and after each stays within [1/max_warp,
-    max_warp] of the unit's own (others are dropped); the map through them is monotone cubic (PCHIP), so
-    time never runs backwards and its rate has no jumps.
-    """
-    from scipy.interpolate import PchipInterpolator
-
-    L = len(nominal)
-    dt = (nominal[-1] - nominal[0]) / (L - 1)
-    kept = [(0.0, float(nominal[0]))]
-    for k, t in sorted(anchors.items()):
-        k0, t0 = kept[-1]
-        if k - k0 < 1 or k > L - 2:
-            continue
-        pace = ((t - t0) / ((k - k0) * dt), (nominal[-1] - t) / ((L - 1 - k) * dt))
-        if all(1 / max_warp <= p <= max_warp for p in pace):
-            kept.append((float(k), float(t)))
-    if len(kept) == 1:
-        return nominal
-    kept.append((L - 1.0, float(nominal[-1])))
-    ks, ts = zip(*kept)
-    return PchipInterpolator(np.asarray(ks), np.asarray(ts))(np.arange(L))
 
 
 def _check_features(cfg: DanceModelConfig, source: Path) -> None:
