@@ -83,6 +83,7 @@ def main() -> None:
         if a.dest.exists():
             a.dest.rename(old)
         new.rename(a.dest)
+        a.dest.chmod(0o755)  # mkdtemp made it private
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(new, ignore_errors=True)
