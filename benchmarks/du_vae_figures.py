@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from music2dance.generate.dance import default_model_path
+from music2dance.generate.dance import load_model
 from music2dance.motion.geometry import canonicalize_units
-from music2dance.train.stages import load_du_vae
 
 
 def _cm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -30,11 +29,12 @@ def _speed(u: torch.Tensor, fps: float) -> float:
 @torch.no_grad()
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default=str(default_model_path()))
+    ap.add_argument("--model", default=None, help="model folder (default: the bundled one)")
     ap.add_argument("--data", default="data/prepared")
     ap.add_argument("--pairs", type=int, default=2000)
     a = ap.parse_args()
-    vae, cfg = load_du_vae(Path(a.model) / "decomposition")
+    model = load_model(a.model)
+    vae, cfg = model.du_vae, model.cfg.du_vae
     fps = json.loads((Path(a.data) / "manifest.json").read_text())["fps"]
     with np.load(Path(a.data) / "units.npz", allow_pickle=False) as z:
         units = z["units"][z["split"] == "test"]
@@ -88,9 +88,8 @@ def main() -> None:
         f"{_speed(samp, fps):.3f} m/s (ratio {_speed(samp, fps) / real_speed:.2f}); z_ini, z_mov ~ N(0, I) "
         f"{_speed(samp2, fps):.3f} m/s (ratio {_speed(samp2, fps) / real_speed:.2f})"
     )
-    metrics = Path(a.model) / "decomposition" / "metrics.json"
-    if metrics.exists():
-        m = json.loads(metrics.read_text())
+    m = model.cfg.training.get("stages", {}).get("decomposition", {}).get("metrics", {})
+    if m:
         print(f"training: {m.get('steps')} steps in {m.get('wall_time_s', float('nan')) / 60:.1f} min")
 
 
