@@ -51,7 +51,9 @@ def main() -> None:
                 ax = row[c]
                 for i, j in BONES:
                     ax.plot([p[i, 0], p[j, 0]], [p[i, 1] + h, p[j, 1] + h], "k-", lw=1.1)
-                    ax.plot([p[i, 2] + 1.0, p[j, 2] + 1.0], [p[i, 1] + h, p[j, 1] + h], "-", color="0.55", lw=1.1)
+                    ax.plot(
+                        [p[i, 2] + 1.0, p[j, 2] + 1.0], [p[i, 1] + h, p[j, 1] + h], "-", color="0.55", lw=1.1
+                    )
                 ax.axhline(0, color="0.8", lw=0.6)
                 ax.set_xlim(-0.7, 1.7)
                 ax.set_ylim(-0.1, 2.0)
