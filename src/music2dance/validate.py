@@ -1,9 +1,9 @@
 """The one validation layer: each kind of input is checked once, where it enters, with a one-line error.
 
 Kinds: output paths (`check_output`, `check_output_folder`), dances (`check_motion`), options (argparse
-types `seed_arg`, `int_arg`, `float_arg`, `device_arg`, and `check_fields` for JSON config sections).
-Songs are checked in `audio.load.load_audio(..., song_limits=True)`, model folders in
-`generate.dance.load_model`. Every problem raises `Music2DanceError` via `errors.input_error`, which the
+types `seed_arg`, `int_arg`, `float_arg`, `device_arg`), and config files and sections (`Config`, the one
+config style, on `check_fields`). Songs are checked in `audio.load.load_audio(..., song_limits=True)`,
+model folders in `models.dance_model.DanceModel.from_pretrained` (found by `generate.dance.load_model`). Every problem raises `Music2DanceError` via `errors.input_error`, which the
 CLI prints as `error: <file or option>: <problem>` with exit code 2. The limits below are the README's.
 """
 
