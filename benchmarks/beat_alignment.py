@@ -42,7 +42,7 @@ def main() -> None:
     from music2dance.audio.load import load_audio
     from music2dance.generate.dance import generate_dance, load_model
     from music2dance.io.prepared import load_prepared
-    from music2dance.motion.geometry import joint_speed
+    from music2dance.motion.geometry import joint_acceleration, joint_speed
     from music2dance.motion.kinematic_beats import hit_rate_vs_chance, kinematic_beats
 
     model = load_model(a.model)
@@ -59,7 +59,7 @@ def main() -> None:
                 kin, m.meta["music_beats"], tol, n_shifts=500, rng=seed, span=(0, m.duration)
             )
             speed = joint_speed(m.joints, fps)
-            leg_acc = np.linalg.norm(np.diff(m.joints[:, 10:], 2, axis=0), axis=-1).mean() * fps**2
+            leg_acc = joint_acceleration(m.joints[:, 10:], fps).mean()
             rows.append((r["hit"], r["chance_mean"], r["chance_std"], r["z"], speed.mean(), leg_acc))
     R = np.array(rows)
     n_test = 3 * len(test)

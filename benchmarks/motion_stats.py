@@ -18,9 +18,9 @@ FPS = 15.0
 
 def stats(j: np.ndarray) -> np.ndarray:
     """(T, 18, 3) m at FPS -> speed, leg acceleration, ankle height spread, below-floor fraction, lowest foot."""
-    from music2dance.motion.geometry import joint_speed
+    from music2dance.motion.geometry import joint_acceleration, joint_speed
 
-    acc = np.linalg.norm(np.diff(j[:, 10:], 2, axis=0), axis=-1).mean() * FPS**2
+    acc = joint_acceleration(j[:, 10:], FPS).mean()
     n = int(5 * FPS)
     ankle = np.mean([j[i : i + n, [12, 16], 1].std(0).mean() for i in range(0, len(j) - n, n)])
     low = j[:, [12, 13, 16, 17], 1].min(1)

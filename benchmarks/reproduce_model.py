@@ -32,8 +32,9 @@ import numpy as np
 from safetensors.numpy import load_file
 
 from music2dance.generate.dance import default_model_path
+from music2dance.io.prepared import read_manifest
 from music2dance.train.config import DATA_FIELDS
-from music2dance.train.prepare import load_manifest, prepare_dataset
+from music2dance.train.prepare import prepare_dataset
 from music2dance.train.stages import STAGES, data_meta, machine_meta, run_stage
 
 # Where bit-exactness cannot be expected (another CPU capability, torch version or thread count), the
@@ -215,7 +216,7 @@ def main() -> int:
               "the validation figures are compared within the tolerances instead")  # fmt: skip
 
     data = prepare(args)
-    man = load_manifest(data)
+    man = read_manifest(data)
     want = {k: summary.get(k) for k in ("data_hash", "recipe_version", "recipe_hash")}
     got = data_meta(man)
     print(f"data: {got}")

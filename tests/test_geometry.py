@@ -188,3 +188,16 @@ def test_a_joint_never_seen_raises_or_takes_the_absent_value():
     out = fill_missing(j, absent=0.0)
     np.testing.assert_array_equal(out[:, joint_index("left_knee")], 0.0)
     np.testing.assert_array_equal(np.delete(out, joint_index("left_knee"), axis=1), np.delete(j, 11, axis=1))
+
+
+def test_joint_acceleration_of_a_fall_is_g():
+    """A joint falling freely (y = -g t^2 / 2) accelerates at g at every frame; a still joint at 0."""
+    from music2dance.motion.geometry import joint_acceleration
+
+    fps, g = 30.0, 9.81
+    t = np.arange(20) / fps
+    joints = np.zeros((20, 2, 3))
+    joints[:, 0, 1] = -0.5 * g * t**2
+    acc = joint_acceleration(joints, fps)
+    assert acc.shape == (18, 2)
+    assert np.allclose(acc[:, 0], g) and np.allclose(acc[:, 1], 0.0)

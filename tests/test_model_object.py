@@ -85,6 +85,7 @@ def test_generation_imports_no_training(tmp_path):
 
 # ---------------------------------------------------------------------------------- the model object
 import torch  # noqa: E402
+from dataset_layouts import click_track  # noqa: E402
 
 from music2dance.io.skeleton import CANONICAL_PARENTS  # noqa: E402
 from music2dance.models.dance_config import DanceModelConfig  # noqa: E402
@@ -93,14 +94,6 @@ from music2dance.models.unit_timing import join_unit, warp_times  # noqa: E402
 from music2dance.motion.clean import STANDARD_BONE_LENGTHS  # noqa: E402
 
 SR = 22050
-
-
-def _click_track(seconds: float, period: float = 0.5) -> np.ndarray:
-    y = np.zeros(int(seconds * SR), np.float32)
-    for t in np.arange(0.25, seconds, period):
-        i = int(t * SR)
-        y[i : i + 400] = np.sin(np.arange(400) * 2 * np.pi * 1000 / SR) * np.hanning(400)
-    return y
 
 
 def test_model_knows_its_rates_and_inputs():
@@ -126,7 +119,7 @@ def test_save_pretrained_round_trip(tmp_path):
     assert back.cfg == model.cfg
     a, b = model.state_dict(), back.state_dict()
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    y = _click_track(5.0)
+    y = click_track(5.0, 120)
     assert np.array_equal(model.generate(y, SR, seed=3).joints, back.generate(y, SR, seed=3).joints)
 
 
@@ -145,7 +138,7 @@ def test_config_names_the_bad_field(tmp_path):
 def test_plan_puts_units_on_the_beat_grid():
     """plan: a 120 BPM click track -> units of 4 beats (2 s) starting on beats; each unit's music and style."""
     model = load_model()
-    plan = model.plan(_click_track(10.0), SR)
+    plan = model.plan(click_track(10.0, 120), SR)
     L, n = model.unit_frames, model.cfg.mm_gan.units
     U = plan.n_units
     assert plan.beats_per_unit == 4 and np.allclose(np.diff(plan.bounds), 2.0, atol=0.05)
@@ -161,7 +154,7 @@ def test_plan_puts_units_on_the_beat_grid():
 def test_decode_chains_units_without_gaps():
     """decode: one unit of key frames per planned unit, each starting where the one before ended."""
     model = load_model()
-    plan = model.plan(_click_track(10.0), SR)
+    plan = model.plan(click_track(10.0, 120), SR)
     keys, redraws = model.decode(plan, seed=0)
     assert keys.shape == (plan.n_units, model.unit_frames, 18, 3) and np.isfinite(keys).all()
     assert 0 <= redraws <= plan.n_units * model.cfg.inference.max_redraws
@@ -176,7 +169,7 @@ def test_decode_chains_units_without_gaps():
 def test_finish_resamples_rebuilds_bones_and_grounds():
     """finish: key frames at the plan's times -> out_fps frames with the standard bones, feet on y = 0."""
     model = load_model()
-    plan = model.plan(_click_track(6.0), SR)
+    plan = model.plan(click_track(6.0, 120), SR)
     keys, _ = model.decode(plan, seed=0)
     keys[..., 1] += 0.3  # lifted: finish puts it back on the floor
     joints = model.finish(plan, keys, out_fps=25.0)

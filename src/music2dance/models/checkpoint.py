@@ -30,7 +30,6 @@ def load_checkpoint(
     Only the named modules are loaded (e.g. just {"gen": g} for inference) unless `strict`, which also
     rejects modules in the file that are not given. Mismatching names or shapes raise Music2DanceError.
     """
-    from safetensors.torch import load_file
 
     path = Path(out_dir_or_file)
     if path.is_dir():
@@ -43,19 +42,35 @@ def load_checkpoint(
         file = path
     else:
         raise input_error(path, "no such checkpoint file or folder")
+    tensors = read_tensors(file, "checkpoint")
     try:
-        tensors = load_file(str(file), device="cpu")
         meta = read_metadata(file)
         config = json.loads(meta["config"]) if "config" in meta else {}
         if not config and (file.parent / CONFIG_FILE).exists():
             config = json.loads((file.parent / CONFIG_FILE).read_text())
         step = int(meta.get("step", config.get("step", 0)))
-    except Exception as exc:  # safetensors raises its own error types for corrupt, truncated, empty files
-        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise input_error(file, f"not a readable checkpoint ({why})") from None
+    except Exception as exc:
+        raise input_error(file, f"not a readable checkpoint ({_why(exc)})") from None
     check_and_load(file, tensors, modules, strict=strict)
     config["step"] = step
     return config
+
+
+def read_tensors(path: Path, what: str) -> dict[str, torch.Tensor]:
+    """Every tensor of a safetensors file, on the CPU; a one-line error naming the file (`what`: the kind of
+    file, for the message) when it is missing, empty, truncated or corrupt."""
+    from safetensors.torch import load_file
+
+    if not Path(path).exists():
+        raise input_error(path, f"{what} not found")
+    try:
+        return load_file(str(path), device="cpu")
+    except Exception as exc:  # safetensors raises its own error types for corrupt, truncated, empty files
+        raise input_error(path, f"not a readable {what} ({_why(exc)})") from None
+
+
+def _why(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def read_metadata(path: Path) -> dict[str, str]:
@@ -71,8 +86,7 @@ def file_step(path: Path) -> int:
     try:
         return int(read_metadata(path).get("step", "-1"))
     except Exception as exc:
-        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise input_error(path, f"not a readable checkpoint ({why})") from None
+        raise input_error(path, f"not a readable checkpoint ({_why(exc)})") from None
 
 
 def check_and_load(

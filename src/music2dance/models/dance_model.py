@@ -36,11 +36,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..defaults import AUDIO_SR, MODEL_FPS
+from ..defaults import AUDIO_SR, MODEL_FPS, OUTPUT_FPS
 from ..errors import Music2DanceError, input_error
 from ..io.skeleton import CANONICAL_JOINTS, CANONICAL_PARENTS, Motion
 from ..validate import read_json_object
-from .checkpoint import check_and_load
+from .checkpoint import check_and_load, read_tensors
 from .dance_config import CONFIG_FILE, FORMAT, WEIGHTS_FILE, DanceModelConfig
 from .du_vae import DUVAE
 from .mm_gan import MMGAN
@@ -111,8 +111,6 @@ class DanceModel(nn.Module):
     @classmethod
     def from_pretrained(cls, folder: str | os.PathLike, name: str | None = None) -> DanceModel:
         """Read a model folder (config.json + model.safetensors); a one-line error names what is wrong."""
-        from safetensors.torch import load_file
-
         folder = Path(folder)
         cfg_file, weights = folder / CONFIG_FILE, folder / WEIGHTS_FILE
         d = read_json_object(cfg_file, "model config")
@@ -128,15 +126,7 @@ class DanceModel(nn.Module):
             raise input_error(cfg_file, str(e)) from None
         except Exception as e:  # sizes that build no network
             raise input_error(cfg_file, f"the settings do not build a network ({e})") from None
-        if not weights.exists():
-            raise input_error(weights, "model weights not found")
-        try:
-            tensors = load_file(str(weights), device="cpu")
-        except Exception as e:  # safetensors raises its own types for corrupt, truncated, empty files
-            raise input_error(
-                weights,
-                f"not a readable weights file ({str(e).splitlines()[0] if str(e) else type(e).__name__})",
-            ) from None
+        tensors = read_tensors(weights, "model weights file")
         check_and_load(weights, tensors, {m: getattr(model, m) for m in MODULES}, strict=True)
         model.check_runs(folder)
         return model.eval()
@@ -254,7 +244,7 @@ class DanceModel(nn.Module):
         *,
         seed: int = 0,
         seconds: float | None = None,
-        out_fps: float = 30.0,
+        out_fps: float = OUTPUT_FPS,
         quiet: bool = True,
         source: str = "song",
     ) -> Motion:

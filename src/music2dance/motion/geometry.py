@@ -133,6 +133,12 @@ def joint_speed(joints: np.ndarray, fps: float) -> np.ndarray:
     return _steps(np.asarray(joints, dtype=np.float64), 0) * float(fps)
 
 
+def joint_acceleration(joints: np.ndarray, fps: float) -> np.ndarray:
+    """(T-2, J) acceleration magnitude of each joint, |p[t+1] - 2 p[t] + p[t-1]| * fps^2, m/s^2, float64;
+    joints (T, J, 3) metres."""
+    return np.linalg.norm(np.diff(np.asarray(joints, dtype=np.float64), 2, axis=0), axis=-1) * float(fps) ** 2
+
+
 def mean_joint_speed(joints: np.ndarray, fps: float) -> np.ndarray:
     """(T-1,) mean over joints of `joint_speed`, m/s, float64; joints (T, J, 3) metres (empty under 2
     frames)."""

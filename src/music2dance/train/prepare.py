@@ -28,7 +28,6 @@ from ..io.datasets import (  # data-set layouts (Tang, AIST++, FineDance, PopDan
     tempo_check,
 )
 from ..io.datasets import DatasetSequence as Source
-from ..io.prepared import read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -293,8 +292,3 @@ def prepare_dataset(
     if check:
         log.info("%s", check)
     return out_dir
-
-
-def load_manifest(data: str | os.PathLike) -> dict:
-    """Read `<data>/manifest.json` (the one reader: `io.prepared`)."""
-    return read_manifest(data)

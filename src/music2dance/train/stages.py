@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from ..errors import Music2DanceError, input_error
 from ..io.atomic import write_text_atomic
-from ..io.prepared import load_prepared
+from ..io.prepared import load_prepared, read_manifest
 from ..models.checkpoint import CHECKPOINT_FILE
 from ..models.dance_model import DanceModel
 from ..models.du_vae import DUVAE, DUVAEConfig
@@ -32,7 +32,6 @@ from ..motion.geometry import canonicalize_units, place_units, unit_speed
 from ..motion.units import extract_units, unit_chains
 from .config import DATA_FIELDS, TrainConfig, stage_configs
 from .loop import train
-from .prepare import load_manifest
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +83,7 @@ class StyleTask:
     name = "style"
 
     def __init__(self, data, cfg: StyleConfig, train_cfg: TrainConfig):
-        man = load_manifest(data)
+        man = read_manifest(data)
         idx = music_feature_idx(man["feature_names"])
         # The classes are the data set's styles; the music columns are its features less the beat phase.
         self.cfg = replace(cfg, styles=tuple(man["styles"]), feature_idx=idx, music_dim=len(idx))
@@ -169,7 +168,7 @@ class DecompositionTask:
     max_shift = 0.5
 
     def __init__(self, data, cfg: DUVAEConfig, train_cfg: TrainConfig):
-        man = load_manifest(data)
+        man = read_manifest(data)
         self.train_data = _SequenceData(data, "train")
         self.test_data = _SequenceData(data, "test")
         pose_dim = int(np.prod(self.train_data.joints[0].shape[1:]))
@@ -256,7 +255,7 @@ class CompositionTask:
         style: str | Path,
         chain_stride: int = 3,
     ):
-        man = load_manifest(data)
+        man = read_manifest(data)
         self.du_vae, du_cfg = load_du_vae(decomposition)
         self.style, style_cfg = load_style(style)
         idx = style_cfg.feature_idx
@@ -349,7 +348,7 @@ class CompositionTask:
 # ----------------------------------------------------------------------------------------------- loading
 def training_unit_energy(data) -> float:
     """Median mean-joint-speed (m/s) of the training units: generation's yardstick for a frozen unit."""
-    man = load_manifest(data)
+    man = read_manifest(data)
     with np.load(Path(data) / "units.npz", allow_pickle=False) as z:
         units = z["units"][z["split"] == "train"]
     return float(np.median(unit_speed(units, float(man["fps"]))))
@@ -421,7 +420,7 @@ def run_stage(
         # Before the task is built: the composition task runs the frozen DU-VAE and style classifier on
         # its data there, and their outputs depend on the thread count too.
         torch.set_num_threads(train_cfg.num_threads)
-    man = load_manifest(data)
+    man = read_manifest(data)
     if stage == "style":
         task = StyleTask(data, model_cfg, train_cfg)
     elif stage == "decomposition":
@@ -473,7 +472,7 @@ def run_training(stage: str, *, out, config=None, decomposition=None, style=None
         "unit_energy": training_unit_energy(kw["data"]),
         "total_seconds": round(time.perf_counter() - t0, 1),
         "preset": kw.get("preset", "cpu"),
-        **data_meta(load_manifest(kw["data"])),
+        **data_meta(read_manifest(kw["data"])),
         "metrics": metrics,
     }
     write_text_atomic(out / "model.json", json.dumps(summary, indent=1, default=float))
