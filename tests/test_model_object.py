@@ -264,3 +264,32 @@ def test_limb_ends_kept_and_knee_bent_to_the_standard_bones():
     plain = normalize_bone_lengths(short, CANONICAL_PARENTS, std)
     leg = np.linalg.norm(plain[0, a] - plain[0, h])
     assert leg > 1.05 * np.linalg.norm(short[0, a] - short[0, h])
+
+
+def test_feet_below_the_floor_lifted_onto_it_by_bending_the_knee():
+    """A dance whose left foot sinks 6 cm under the floor for half a second: afterwards no foot joint is
+    below y = 0, the pelvis and the right leg have not moved, the bones keep their standard lengths and
+    the left knee bends more while the foot is lifted; frames far from the dip are unchanged."""
+    from music2dance.io.skeleton import joint_index
+    from music2dance.motion.clean import lift_feet_to_floor, normalize_bone_lengths, put_on_floor
+    from music2dance.motion.demo import demo_motion
+
+    std = np.asarray(STANDARD_BONE_LENGTHS)
+    fps = 30.0
+    j = put_on_floor(
+        normalize_bone_lengths(demo_motion(3.0).joints.astype(np.float64), CANONICAL_PARENTS, std)
+    )
+    j[..., 1] -= j[:, [12, 13, 16, 17], 1].min() - 0.01  # both feet at least 1 cm above the floor
+    h, k, a, toe = (joint_index(n) for n in ("left_hip", "left_knee", "left_ankle", "left_foot"))
+    dip = np.zeros(len(j))
+    dip[30:45] = j[30:45, [a, toe], 1].min(1) + 0.06  # the lowest left foot joint to 6 cm under the floor
+    sunk = j.copy()
+    sunk[:, [a, toe], 1] -= dip[:, None]  # the shin now too long: the decoder's kind of error
+    out = lift_feet_to_floor(sunk, fps, CANONICAL_PARENTS, std)
+    assert sunk[:, [a, toe], 1].min() < -0.059 and out[:, [12, 13, 16, 17], 1].min() > -1e-6
+    assert np.allclose(out[:, :11], j[:, :11]) and np.allclose(out[:, 14:], j[:, 14:])
+    bones = np.linalg.norm(out[:, 1:] - out[:, CANONICAL_PARENTS[1:]], axis=-1)
+    assert np.allclose(bones, std[1:], atol=1e-6)
+    reach = lambda x: np.linalg.norm(x[:, a] - x[:, h], axis=-1)  # noqa: E731
+    assert np.all(reach(out)[30:45] < reach(sunk)[30:45] - 0.02)
+    assert np.allclose(out[:20], j[:20]) and np.allclose(out[55:], j[55:])  # the lift spreads 0.2 s

@@ -28,7 +28,8 @@ class InferenceConfig(Config):
 
     # Frames over which the gap between a decoded unit's first pose and the previous unit's last pose is
     # faded out: long enough to hide the correction, short enough to keep the unit's own movement.
-    blend_frames: int = 8
+    # 8 -> 12 in issue 12: unit-boundary acceleration 1.24 -> 1.19 of inside units (docs/RESULTS.md).
+    blend_frames: int = 12
     # A unit whose mean joint speed is below this fraction of the training units' median is re-drawn
     # (the original's "resample a unit with too little motion"; the first guard against freezing).
     min_energy_fraction: float = 0.35
@@ -46,11 +47,20 @@ class InferenceConfig(Config):
     # elbow to fit (motion.clean.normalize_bone_lengths_keep_limb_ends), instead of stretching every bone
     # along its decoded direction, which straightened the legs (issue 12, docs/RESULTS.md).
     limb_ik: str = "legs"  # "none", "legs" or "all" (legs and arms)
+    # `finish`, last: a foot below the floor is raised onto it and its knee bent to fit
+    # (motion.clean.lift_feet_to_floor); the moving floor estimate alone left 11.5 % of frames with a foot
+    # more than 2 cm under the floor (issue 12, docs/RESULTS.md).
+    lift_feet: bool = True
+    # `plan`: the style feature of each group of units is the style classifier's reading of that group's
+    # music ("group", as in training), or the mean of those readings over the whole song ("song": one
+    # style per dance, so that a few misread 6-s windows do not switch the dance's style).
+    style_pooling: str = "group"
 
     def check(self) -> dict[str, bool]:
         return {
             "max_warp": self.max_warp >= 1.0,
             "limb_ik": self.limb_ik in ("none", "legs", "all"),
+            "style_pooling": self.style_pooling in ("group", "song"),
             "align_passes": self.align_passes >= 1,
             "blend_frames": self.blend_frames >= 1,
             "min_energy_fraction": 0.0 <= self.min_energy_fraction < 1.0,

@@ -313,6 +313,8 @@ class DanceModel(nn.Module):
             -1, n, L, unit_music.shape[-1]
         )
         style = self.style.probs(music.flatten(1, 2))
+        if self.cfg.inference.style_pooling == "song":
+            style = style.mean(0, keepdim=True).expand_as(style).contiguous()
         return DancePlan(duration, beats, bounds, k, times, music, style)
 
     @torch.no_grad()
@@ -399,12 +401,13 @@ class DanceModel(nn.Module):
 
     def finish(self, plan: DancePlan, keys: np.ndarray, out_fps: float) -> np.ndarray:
         """Key frames (U, L, J, 3) at the plan's times -> (T, J, 3) float32 m at `out_fps`, T = floor(duration
-        * out_fps): a cubic spline through the key frames, the standard bone lengths, the feet on the floor."""
+        * out_fps): a cubic spline through the key frames, the standard bone lengths, the feet on (not through) the floor."""
         from scipy.interpolate import make_interp_spline
 
         from ..motion.clean import (
             LIMBS,
             STANDARD_BONE_LENGTHS,
+            lift_feet_to_floor,
             normalize_bone_lengths,
             normalize_bone_lengths_keep_limb_ends,
             put_on_floor,
@@ -430,7 +433,10 @@ class DanceModel(nn.Module):
             )
         else:
             joints = normalize_bone_lengths(joints, CANONICAL_PARENTS, STANDARD_BONE_LENGTHS)
-        return put_on_floor(joints, out_fps, window_s=self.cfg.inference.floor_window_s).astype(np.float32)
+        joints = put_on_floor(joints, out_fps, window_s=self.cfg.inference.floor_window_s)
+        if self.cfg.inference.lift_feet:
+            joints = lift_feet_to_floor(joints, out_fps, CANONICAL_PARENTS, STANDARD_BONE_LENGTHS)
+        return joints.astype(np.float32)
 
 
 def _check_features(cfg: DanceModelConfig, source: Path) -> None:

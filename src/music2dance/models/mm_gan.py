@@ -43,6 +43,11 @@ class MMGANConfig(Config):
     l_kl_d: float = 0.01
     # Real movements on the wrong music are negatives for D_mov, so the music condition is not ignored.
     mismatch_negatives: bool = True
+    # Not in the paper: C_sty, a style classifier on movements alone, trained on the real chains; the
+    # generator pays its cross-entropy against s for the movements it composes (0: off, no C_sty).
+    # Why: forcing s to each of the four styles barely changed the generated dance (issue 12,
+    # docs/RESULTS.md), i.e. eq. 5's E_sty on z_dan did not make the movements carry the style.
+    l_style_m: float = 0.0
 
     @classmethod
     def cpu(cls, **kw) -> MMGANConfig:
@@ -178,6 +183,26 @@ class D_dan(nn.Module):
         return self.net(z_dan).squeeze(-1)
 
 
+class C_sty(nn.Module):
+    """Movement style classifier (ours, see `l_style_m`): {z_mov^i} (B, n, z_mov) -> style logits (B, S).
+    No music input, so the style has to be in the movements themselves."""
+
+    def __init__(self, cfg: MMGANConfig):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(cfg.units * cfg.z_mov, cfg.hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(cfg.hidden, cfg.style_dim),
+        )
+
+    def forward(self, z_movs: torch.Tensor) -> torch.Tensor:
+        return self.net(z_movs.flatten(1))
+
+
+def _soft_ce(logits: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    return -(p * F.log_softmax(logits, dim=-1)).sum(-1).mean()
+
+
 class E_sty(nn.Module):
     """Style regressor (eq. 5): z_dan (B, z_dan) -> s (B, S) probabilities, so z~_dan keeps the music's style."""
 
@@ -209,6 +234,7 @@ class MMGAN(nn.Module):
         self.E_sty = E_sty(cfg)
         self.D_mov = D_mov(cfg)
         self.D_dan = D_dan(cfg)
+        self.C_sty = C_sty(cfg) if cfg.l_style_m > 0 else None
         self.register_buffer("music_mean", torch.zeros(cfg.music_dim))
         self.register_buffer("music_std", torch.ones(cfg.music_dim))
         # The DU-VAE's movement latents are far from unit variance (its KL weight is small), so the GAN
@@ -222,8 +248,10 @@ class MMGAN(nn.Module):
             yield from m.parameters()
 
     def discriminator_parameters(self):
-        for m in (self.D_mov, self.D_dan):
-            yield from m.parameters()
+        """D_mov, D_dan and C_sty: the networks trained on real movements against the generator's."""
+        for m in (self.D_mov, self.D_dan, self.C_sty):
+            if m is not None:
+                yield from m.parameters()
 
     def norm_music(self, music: torch.Tensor) -> torch.Tensor:
         return (music - self.music_mean) / self.music_std
@@ -260,7 +288,11 @@ class MMGAN(nn.Module):
             + cfg.l_adv_d * out["adv_d"]
             + cfg.l_kl_d * out["kl_d"]
         )
-        return out, {"fake": fake.detach(), "z_dan": z_dan.detach(), "z_dan_s": z_dan_s.detach()}
+        if self.C_sty is not None:
+            out["style_m"] = _soft_ce(self.C_sty(fake), s)
+            out["total"] = out["total"] + cfg.l_style_m * out["style_m"]
+        cache = {"fake": fake.detach(), "z_dan": z_dan.detach(), "z_dan_s": z_dan_s.detach(), "s": s}
+        return out, cache
 
     def discriminator_losses(self, z_movs, music_n, cache: dict) -> dict:
         """Eq. 3-4 discriminator side: real movements on their music vs generated ones (and on wrong music)."""
@@ -272,6 +304,9 @@ class MMGAN(nn.Module):
         loss_d = _bce(self.D_dan(cache["z_dan"]), True) + _bce(self.D_dan(cache["z_dan_s"]), False)
         out = {"D_mov": loss_m, "D_dan": loss_d}
         out["total"] = loss_m + loss_d
+        if self.C_sty is not None:
+            out["C_sty"] = _soft_ce(self.C_sty(z_movs), cache["s"])
+            out["total"] = out["total"] + out["C_sty"]
         return out
 
     @torch.no_grad()

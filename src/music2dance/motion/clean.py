@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.ndimage import percentile_filter, uniform_filter1d
+from scipy.ndimage import maximum_filter1d, percentile_filter, uniform_filter1d
 
 from ..defaults import FLOOR_WINDOW_S, MODEL_FPS
 from ..errors import Music2DanceError
@@ -207,6 +207,36 @@ def normalize_bone_lengths_keep_limb_ends(joints: np.ndarray, parents, lengths, 
             k = stack.pop()
             out[:, k] += moved
             stack.extend(children[k])
+    return out
+
+
+def lift_feet_to_floor(
+    joints: np.ndarray, fps: float, parents, lengths, *, smooth_s: float = 0.1, legs=LIMBS[:2]
+) -> np.ndarray:
+    """Raise each foot that is below the floor (y = 0) onto it and re-bend that leg's knee to fit.
+
+    joints: (T, J, 3) metres, canonical joints, standard bone lengths `lengths`. Per leg, the lift is the
+    depth of its lowest foot joint (ankle or toe) below y = 0, spread over `smooth_s` seconds on each side
+    (a moving maximum, then a moving mean of the same width: never less than the depth, and without a
+    step), added to the ankle and the toe; the knee is then placed by `normalize_bone_lengths_keep_limb_ends`.
+    The pelvis does not move: a foot through the floor means a leg reaching too far, so bending the knee
+    is the repair, where lifting the whole body would stand the dancer taller still.
+    """
+    src = _check(joints)
+    out = src.copy()
+    w = 2 * max(1, int(round(smooth_s * fps))) + 1
+    for limb in legs:
+        hip, knee, ankle = (joint_index(n) for n in limb)
+        foot = [ankle] + [j for j, p in enumerate(parents) if p == ankle]
+        depth = np.maximum(0.0, -src[:, foot, 1].min(axis=1))
+        if not depth.any():
+            continue
+        lift = uniform_filter1d(maximum_filter1d(depth, w, mode="nearest"), w, mode="nearest")
+        lifted = src.copy()
+        lifted[:, foot, 1] += lift[:, None]
+        bent = normalize_bone_lengths_keep_limb_ends(lifted, parents, lengths, (limb,))
+        moved = lift > 0  # other frames keep their knee exactly
+        out[np.ix_(moved, [knee] + foot)] = bent[np.ix_(moved, [knee] + foot)]
     return out
 
 

@@ -40,6 +40,10 @@ log = logging.getLogger(__name__)
 PHASE_FEATURES = ("beat_pulse", "beat_phase_sin", "beat_phase_cos")
 
 
+# The style classifier's tempo and meter cues: periodicities of the onset strength and the loudness.
+ACF_FEATURES = ("onset", "log_energy")
+
+
 def music_feature_idx(feature_names: list[str]) -> list[int]:
     return [i for i, n in enumerate(feature_names) if n not in PHASE_FEATURES]
 
@@ -86,7 +90,11 @@ class StyleTask:
         man = read_manifest(data)
         idx = music_feature_idx(man["feature_names"])
         # The classes are the data set's styles; the music columns are its features less the beat phase.
-        self.cfg = replace(cfg, styles=tuple(man["styles"]), feature_idx=idx, music_dim=len(idx))
+        names = list(man["feature_names"])
+        acf = [idx.index(names.index(n)) for n in ACF_FEATURES if n in names]
+        self.cfg = replace(
+            cfg, styles=tuple(man["styles"]), feature_idx=idx, music_dim=len(idx), acf_columns=acf
+        )
         self.train_cfg = train_cfg
         self.train_data = _SequenceData(data, "train", idx)
         self.test_data = _SequenceData(data, "test", idx)
