@@ -223,20 +223,22 @@ def lift_feet_to_floor(
     is the repair, where lifting the whole body would stand the dancer taller still.
     """
     src = _check(joints)
-    out = src.copy()
     w = 2 * max(1, int(round(smooth_s * fps))) + 1
+    lifted, moved = src.copy(), {}
     for limb in legs:
-        hip, knee, ankle = (joint_index(n) for n in limb)
+        ankle = joint_index(limb[2])
         foot = [ankle] + [j for j, p in enumerate(parents) if p == ankle]
         depth = np.maximum(0.0, -src[:, foot, 1].min(axis=1))
-        if not depth.any():
-            continue
-        lift = uniform_filter1d(maximum_filter1d(depth, w, mode="nearest"), w, mode="nearest")
-        lifted = src.copy()
-        lifted[:, foot, 1] += lift[:, None]
-        bent = normalize_bone_lengths_keep_limb_ends(lifted, parents, lengths, (limb,))
-        moved = lift > 0  # other frames keep their knee exactly
-        out[np.ix_(moved, [knee] + foot)] = bent[np.ix_(moved, [knee] + foot)]
+        if depth.any():
+            lift = uniform_filter1d(maximum_filter1d(depth, w, mode="nearest"), w, mode="nearest")
+            lifted[:, foot, 1] += lift[:, None]
+            moved[limb] = (lift > 0, [joint_index(limb[1])] + foot)
+    if not moved:
+        return src.copy()
+    bent = normalize_bone_lengths_keep_limb_ends(lifted, parents, lengths, tuple(moved))
+    out = src.copy()
+    for frames, limb_joints in moved.values():  # other frames keep their knee exactly
+        out[np.ix_(frames, limb_joints)] = bent[np.ix_(frames, limb_joints)]
     return out
 
 
